@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Recipe: speaking-style retrieval on the embedded espeak-ng corpus.
+
+A speech encoder and a text encoder are trained with a label-aware
+contrastive loss so that a description ("A woman whispering slowly.") and
+the speech it describes end up close. The corpus is synthesised offline
+into ``data_folder`` on the first run.
+
+To run this recipe:
+> python train.py hparams/synth_ecapa_minilm.yaml --data_folder=results/corpus
+
+Swap the speech encoder for emotion2vec (see README.md):
+> python train.py hparams/synth_ecapa_minilm.yaml --data_folder=results/corpus \
+>     --speech='!include:../../../hparams/speech/emotion2vec.yaml {source: DIR}'
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import os
+import sys
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import run_on_main
+
+from speechbrain_style import factors
+from speechbrain_style.audio import make_audio_pipeline
+from speechbrain_style.brain import StyleRetrievalBrain
+
+
+def dataio_prep(hparams):
+    """Creates the train/valid/test datasets with their pipelines."""
+    label_pipeline = factors.make_label_pipeline()
+    description_pipeline = factors.make_description_pipeline(bank="train")
+    output_keys = ["id", "sig", "style_labels", *hparams["eval_fields"]]
+    datasets = {}
+    for split in ("train", "valid", "test"):
+        train = split == "train"
+        audio_pipeline = make_audio_pipeline(
+            sample_rate=hparams["sample_rate"],
+            crop_seconds=hparams["crop_seconds"] if train else None,
+            train=train,
+        )
+        dynamic_items = [audio_pipeline, label_pipeline]
+        keys = list(output_keys)
+        if split != "test":
+            dynamic_items.append(description_pipeline)
+            keys += ["description", "description_labels"]
+        dataset = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=hparams[f"{split}_annotation"],
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=dynamic_items,
+            output_keys=keys,
+        )
+        if not train:
+            # Less padding: evaluation embeddings do not depend on order.
+            dataset = dataset.filtered_sorted(sort_key="duration")
+        datasets[split] = dataset
+    return datasets
+
+
+if __name__ == "__main__":
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    from synth_prepare import prepare_synth  # noqa: E402
+
+    run_on_main(
+        prepare_synth,
+        kwargs={
+            "data_folder": hparams["data_folder"],
+            "save_json_train": hparams["train_annotation"],
+            "save_json_valid": hparams["valid_annotation"],
+            "save_json_test": hparams["test_annotation"],
+            "num_train_utts": hparams["num_train_utts"],
+            "num_valid_utts": hparams["num_valid_utts"],
+            "num_test_utts": hparams["num_test_utts"],
+            "seed": hparams["corpus_seed"],
+            "sentences_file": hparams["sentences_file"],
+            "skip_prep": hparams["skip_prep"],
+        },
+    )
+    datasets = dataio_prep(hparams)
+
+    brain = StyleRetrievalBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+    brain.export_inference(
+        hparams["inference_folder"],
+        extra={
+            "sample_rate": hparams["sample_rate"],
+            "description_bank": factors.description_bank(),
+        },
+    )
+    brain.evaluate(
+        datasets["test"],
+        max_key="retrieval_score",
+        test_loader_kwargs=hparams["test_dataloader_opts"],
+    )

@@ -1,0 +1,233 @@
+"""The ``speechbrain-style`` command line.
+
+Subcommands::
+
+    speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
+    speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
+    speechbrain-style search --model DIR --index I [-k 10] [--json] "query"
+    speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import argparse
+import json
+import os
+import sys
+
+MAX_QUERY_CHARS = 1000
+
+
+def _load_model(path, device):
+    from speechbrain_style.inference import StyleRetriever
+
+    return StyleRetriever.from_hparams(
+        source=path, run_opts={"device": device}
+    )
+
+
+def _read_items(args):
+    """Items to index: {id: {"wav": path, **metadata}}."""
+    from speechbrain_style.audio import list_audio_files, load_manifest
+
+    if args.manifest:
+        replacements = {}
+        for pair in args.replace or []:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise SystemExit(f"--replace expects KEY=VALUE, got '{pair}'")
+            replacements[key] = value
+        if "data_root" not in replacements:
+            replacements["data_root"] = os.path.dirname(
+                os.path.abspath(args.manifest)
+            )
+        return load_manifest(
+            args.manifest, required_keys=("wav",), replacements=replacements
+        )
+    files = list_audio_files(args.audio_dir)
+    if not files:
+        raise SystemExit(f"No audio file found under {args.audio_dir}")
+    if isinstance(files, dict):
+        return {key: {"wav": path} for key, path in files.items()}
+    return {item_id: {"wav": path} for item_id, path in files}
+
+
+def cmd_index(args):
+    """Embeds a corpus and writes an index."""
+    from speechbrain_style.index import build_index
+
+    model = _load_model(args.model, args.device)
+    items = _read_items(args)
+    build_index(
+        model.encode_audio,
+        items,
+        args.out,
+        batch_size=args.batch_size,
+        sample_rate=model.sample_rate,
+        model_info={
+            "model_dir": model.model_dir,
+            "fingerprint": model.fingerprint,
+        },
+        progress=not args.quiet,
+        on_error=args.on_error,
+    )
+    print(f"Indexed {len(items)} items into {os.path.abspath(args.out)}")
+    return 0
+
+
+def _check_query(query):
+    query = " ".join(query).strip() if isinstance(query, list) else query
+    if not query:
+        raise SystemExit("error: the query is empty: describe a speaking style")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SystemExit(
+            f"error: the query has {len(query)} characters "
+            f"(at most {MAX_QUERY_CHARS})"
+        )
+    return query
+
+
+def cmd_search(args):
+    """Answers a text query from an index."""
+    from speechbrain_style.index import StyleIndex
+
+    query = _check_query(args.query)
+    model = _load_model(args.model, args.device)
+    index = StyleIndex.load(
+        args.index, expected_model={"fingerprint": model.fingerprint}
+    )
+    filters = {}
+    for pair in args.filter or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--filter expects FIELD=VALUE, got '{pair}'")
+        filters.setdefault(key, []).append(value)
+    query_emb = model.encode_text([query])
+    hits = index.search(query_emb, k=args.k, filters=filters or None)[0]
+    if args.json:
+        print(json.dumps({"query": query, "hits": hits}, indent=2))
+        return 0
+    fields = args.fields.split(",") if args.fields else []
+    print(f'Top {len(hits)} for "{query}":')
+    for hit in hits:
+        meta = hit.get("metadata", {})
+        extra = " ".join(f"{f}={meta.get(f, '?')}" for f in fields)
+        print(
+            f"{hit['rank']:>3}. {hit['score']:.4f}  {hit['id']}  "
+            f"{hit['wav']}  {extra}".rstrip()
+        )
+    return 0
+
+
+def cmd_describe(args):
+    """Ranks descriptions for one recording (speech -> text)."""
+    model = _load_model(args.model, args.device)
+    bank = None
+    if args.bank:
+        with open(args.bank, encoding="utf-8") as fin:
+            bank = [line.strip() for line in fin if line.strip()]
+        if not bank:
+            raise SystemExit(f"error: the description bank {args.bank} is empty")
+    ranked = model.describe_file(args.file, descriptions=bank, k=args.k)
+    if args.json:
+        print(
+            json.dumps(
+                [{"description": t, "score": s} for t, s in ranked], indent=2
+            )
+        )
+        return 0
+    print(f"Best descriptions of {args.file}:")
+    for rank, (text, score) in enumerate(ranked, 1):
+        print(f"{rank:>3}. {score:.4f}  {text}")
+    return 0
+
+
+def build_parser():
+    """The argparse parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="speechbrain-style",
+        description=(
+            "Find speech by a description of how it is spoken, and describe "
+            "speech in words."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from speechbrain_style.synth import add_synth_arguments, run_synth
+
+    p_synth = sub.add_parser(
+        "synth", help="synthesise the embedded speaking-style corpus"
+    )
+    add_synth_arguments(p_synth)
+    p_synth.set_defaults(func=run_synth)
+
+    def add_model(p):
+        p.add_argument("--model", required=True, help="inference folder")
+        p.add_argument("--device", default="cpu", help="cpu or cuda:N")
+
+    p_index = sub.add_parser("index", help="embed a corpus into an index")
+    add_model(p_index)
+    source = p_index.add_mutually_exclusive_group(required=True)
+    source.add_argument("--manifest", help="SpeechBrain JSON manifest")
+    source.add_argument("--audio-dir", help="folder of audio files")
+    p_index.add_argument(
+        "--replace",
+        action="append",
+        metavar="KEY=VALUE",
+        help="manifest placeholder, e.g. data_root=/data (default: the "
+        "manifest's folder)",
+    )
+    p_index.add_argument("--out", required=True, help="index folder")
+    p_index.add_argument("--batch-size", type=int, default=16)
+    p_index.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="bad audio: stop (default) or skip it (counted and recorded)",
+    )
+    p_index.add_argument("--quiet", action="store_true")
+    p_index.set_defaults(func=cmd_index)
+
+    p_search = sub.add_parser("search", help="query an index with text")
+    add_model(p_search)
+    p_search.add_argument("--index", required=True, help="index folder")
+    p_search.add_argument("-k", type=int, default=10, help="hits to return")
+    p_search.add_argument("--json", action="store_true", help="JSON output")
+    p_search.add_argument(
+        "--filter",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="keep items whose metadata FIELD equals VALUE (repeatable)",
+    )
+    p_search.add_argument(
+        "--fields",
+        default="",
+        help="comma-separated metadata fields to print with each hit",
+    )
+    p_search.add_argument("query", nargs="+", help="a description")
+    p_search.set_defaults(func=cmd_search)
+
+    p_describe = sub.add_parser(
+        "describe", help="rank descriptions for a recording"
+    )
+    add_model(p_describe)
+    p_describe.add_argument("-k", type=int, default=5)
+    p_describe.add_argument(
+        "--bank", help="file of candidate descriptions, one per line"
+    )
+    p_describe.add_argument("--json", action="store_true")
+    p_describe.add_argument("file", help="audio file")
+    p_describe.set_defaults(func=cmd_describe)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``speechbrain-style`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

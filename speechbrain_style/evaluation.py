@@ -1,0 +1,398 @@
+"""Retrieval evaluation of a speech-text model on labelled speech.
+
+A labelled test set (every utterance has a class for one or more label
+fields, e.g. ``emotion`` for ESD, or ``sex``/``pitch``/``rate``... for the
+embedded corpus) is turned into retrieval problems in both directions:
+
+* text -> speech: the query of a class is the prompt ensemble of that class
+  (the mean of the L2-normalised embeddings of all its prompts, so that its
+  dot product with an utterance is the mean cosine similarity to every prompt,
+  as in the expressive speech retrieval paper); the gallery is the whole test
+  set and every utterance of the class is relevant.
+* speech -> text: every utterance ranks the class queries of the field.
+* the per-class trial protocol of the expressive speech retrieval paper
+  (PROTOCOLS.md): per class, ``num_trials`` trials of 1 positive + 400
+  distractors from the other classes, seeded, saved to disk and reused.
+
+Prompts come from a ``prompt_fn(field, value, bank)`` callable so that any
+dataset can plug in its own descriptions, with a training bank and a held-out
+bank reported separately.
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import json
+import os
+
+import numpy as np
+import torch
+
+from speechbrain_style.metrics import (
+    get_or_make_trials,
+    retrieval_metrics,
+    trial_recall,
+)
+
+try:
+    from speechbrain.utils.logger import get_logger
+except ImportError:  # pragma: no cover
+    import logging
+
+    get_logger = logging.getLogger
+
+logger = get_logger(__name__)
+
+DIRECTIONS = ("t2s", "s2t")
+
+
+def prompt_ensemble(text_embeddings, normalize=False):
+    """Averages the L2-normalised embeddings of the prompts of one class.
+
+    Arguments
+    ---------
+    text_embeddings : torch.Tensor
+        (P, D) embeddings of the P prompts of a class.
+    normalize : bool
+        If True, L2-normalise the mean (ranking of utterances is unchanged,
+        but the scores are no longer mean cosine similarities).
+
+    Returns
+    -------
+    torch.Tensor
+        (D,) query vector: its dot product with a unit vector is the mean
+        cosine similarity to every prompt.
+
+    Example
+    -------
+    >>> e = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    >>> prompt_ensemble(e)
+    tensor([0.5000, 0.5000])
+    """
+    emb = torch.nn.functional.normalize(text_embeddings.float(), dim=-1)
+    query = emb.mean(dim=0)
+    if normalize:
+        query = torch.nn.functional.normalize(query, dim=-1)
+    return query
+
+
+class RetrievalEvaluator:
+    """Evaluates speech embeddings against class descriptions.
+
+    Arguments
+    ---------
+    fields : list of str
+        Label fields of the items to evaluate (one table row each).
+    prompt_fn : callable
+        ``prompt_fn(field, value, bank) -> list of str``: the descriptions of
+        class ``value`` of ``field`` in prompt bank ``bank``.
+    banks : list of str
+        Prompt banks to report at test time (e.g. ``["train", "heldout"]``).
+        Validation uses only the first one, so that the held-out bank is
+        never used for model selection.
+    ks : tuple of int
+        Cut-offs of Recall@K for the full-gallery metrics.
+    map_k : int
+        Cut-off of mAP.
+    trial_ks : tuple of int
+        Cut-offs of Recall@K for the trial protocol.
+    num_trials : int
+        Trials per class.
+    num_distractors : int
+        Distractors per trial.
+    trial_seed : int
+        Seed of the trial protocol.
+    trials_folder : str, optional
+        Where the trials are saved and reused from. Without it, no trials.
+    selection_metric : str
+        Key of the summary used to select checkpoints, e.g. ``"t2s_mAP@10"``:
+        averaged over the fields.
+
+    Example
+    -------
+    >>> def prompts(field, value, bank):
+    ...     return [f"{value} one", f"{value} two"]
+    >>> ev = RetrievalEvaluator(["color"], prompts, banks=["train"])
+    >>> def encode(texts):  # a toy text encoder: red -> e0, blue -> e1
+    ...     return torch.tensor([[1.0, 0.0] if "red" in t else [0.0, 1.0]
+    ...                          for t in texts])
+    >>> items = [{"id": "a", "color": "red"}, {"id": "b", "color": "blue"}]
+    >>> speech = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    >>> res = ev.evaluate(speech, items, encode)
+    >>> res["summary"]["train"]["t2s_R@1"]
+    1.0
+    """
+
+    def __init__(
+        self,
+        fields,
+        prompt_fn,
+        banks=("train", "heldout"),
+        ks=(1, 5, 10),
+        map_k=10,
+        trial_ks=(1, 5, 10, 20),
+        num_trials=1000,
+        num_distractors=400,
+        trial_seed=42,
+        trials_folder=None,
+        selection_metric="t2s_mAP@10",
+    ):
+        if not fields:
+            raise ValueError("RetrievalEvaluator needs at least one field")
+        self.fields = list(fields)
+        self.prompt_fn = prompt_fn
+        self.banks = list(banks)
+        self.ks = tuple(ks)
+        self.map_k = map_k
+        self.trial_ks = tuple(trial_ks)
+        self.num_trials = num_trials
+        self.num_distractors = num_distractors
+        self.trial_seed = trial_seed
+        self.trials_folder = trials_folder
+        self.selection_metric = selection_metric
+
+    @torch.no_grad()
+    def class_queries(self, field, classes, bank, encode_texts):
+        """Returns the (C, D) prompt-ensemble queries of ``classes``."""
+        prompts, owner = [], []
+        for idx, value in enumerate(classes):
+            class_prompts = list(self.prompt_fn(field, value, bank))
+            if not class_prompts:
+                raise ValueError(
+                    f"No prompt for class '{value}' of field '{field}' in "
+                    f"bank '{bank}'"
+                )
+            prompts.extend(class_prompts)
+            owner.extend([idx] * len(class_prompts))
+        emb = encode_texts(prompts).float().cpu()
+        owner = torch.tensor(owner)
+        return torch.stack(
+            [prompt_ensemble(emb[owner == i]) for i in range(len(classes))]
+        )
+
+    def evaluate(
+        self,
+        speech_embeddings,
+        items,
+        encode_texts,
+        banks=None,
+        trials=False,
+        trials_tag="test",
+    ):
+        """Computes every metric for every field and bank.
+
+        Arguments
+        ---------
+        speech_embeddings : torch.Tensor
+            (N, D) L2-normalised speech embeddings.
+        items : list of dict
+            N dicts with an ``"id"`` and one class per field.
+        encode_texts : callable
+            ``encode_texts(list of str) -> (P, D)`` L2-normalised tensor.
+        banks : list of str, optional
+            Prompt banks to evaluate (default: all).
+        trials : bool
+            Whether to run the trial protocol too (needs ``trials_folder``).
+        trials_tag : str
+            Name of the evaluated set in the trials file names.
+
+        Returns
+        -------
+        dict
+            ``{"fields": {bank: {field: {...}}}, "summary": {bank: {...}}}``;
+            a field entry holds ``t2s`` / ``s2t`` full-gallery metrics,
+            ``per_class`` t2s metrics and optionally ``trials``; a summary
+            averages each metric over fields (unweighted).
+        """
+        if len(items) != speech_embeddings.shape[0]:
+            raise ValueError(
+                f"{len(items)} items but {speech_embeddings.shape[0]} "
+                "speech embeddings"
+            )
+        speech = speech_embeddings.float().cpu()
+        ids = [item["id"] for item in items]
+        results = {"fields": {}, "summary": {}}
+        for bank in banks or self.banks:
+            per_field = {}
+            for field in self.fields:
+                per_field[field] = self._evaluate_field(
+                    field, bank, speech, items, ids, encode_texts, trials,
+                    trials_tag,
+                )
+            results["fields"][bank] = per_field
+            results["summary"][bank] = _average_fields(per_field)
+        return results
+
+    def _evaluate_field(
+        self, field, bank, speech, items, ids, encode_texts, trials, tag
+    ):
+        try:
+            labels = [item[field] for item in items]
+        except KeyError as err:
+            raise ValueError(f"An item has no field '{field}'") from err
+        classes = sorted(set(labels))
+        class_index = {value: i for i, value in enumerate(classes)}
+        item_class = torch.tensor([class_index[v] for v in labels])
+        queries = self.class_queries(field, classes, bank, encode_texts)
+        scores = queries @ speech.T  # (C, N)
+        relevance = item_class.unsqueeze(0) == torch.arange(len(classes))[
+            :, None
+        ]
+        out = {
+            "classes": classes,
+            "t2s": retrieval_metrics(scores, relevance, self.ks, self.map_k),
+            "s2t": retrieval_metrics(
+                scores.T, relevance.T, self.ks, self.map_k
+            ),
+        }
+        out["per_class"] = {
+            value: retrieval_metrics(
+                scores[i : i + 1], relevance[i : i + 1], self.ks, self.map_k
+            )
+            for i, value in enumerate(classes)
+        }
+        if trials and self.trials_folder is not None and len(classes) > 1:
+            out["trials"] = self._run_trials(
+                field, classes, scores, ids, labels, tag
+            )
+        return out
+
+    def _run_trials(self, field, classes, scores, ids, labels, tag):
+        os.makedirs(self.trials_folder, exist_ok=True)
+        path = os.path.join(self.trials_folder, f"trials_{tag}_{field}.json")
+        trials = get_or_make_trials(
+            path,
+            ids,
+            labels,
+            num_trials=self.num_trials,
+            num_distractors=self.num_distractors,
+            seed=self.trial_seed,
+            allow_fewer=True,
+        )
+        class_scores = {
+            value: scores[i].numpy() for i, value in enumerate(classes)
+        }
+        id_to_index = {item_id: i for i, item_id in enumerate(ids)}
+        return trial_recall(class_scores, trials, id_to_index, self.trial_ks)
+
+
+def _average_fields(per_field):
+    """Unweighted mean of each scalar metric over fields."""
+    sums, counts = {}, {}
+    for res in per_field.values():
+        flat = {}
+        for direction in DIRECTIONS:
+            for key, value in res[direction].items():
+                flat[f"{direction}_{key}"] = value
+        if "trials" in res:
+            for key, value in res["trials"]["average"].items():
+                flat[f"trial_{key}"] = value
+        for key, value in flat.items():
+            if isinstance(value, (int, float)):
+                sums[key] = sums.get(key, 0.0) + float(value)
+                counts[key] = counts.get(key, 0) + 1
+    return {key: sums[key] / counts[key] for key in sums}
+
+
+TABLE_COLUMNS = (
+    ("t2s_R@1", "T>S R@1"),
+    ("t2s_R@5", "R@5"),
+    ("t2s_R@10", "R@10"),
+    ("t2s_mAP@10", "mAP@10"),
+    ("s2t_R@1", "S>T R@1"),
+    ("s2t_R@5", "R@5"),
+    ("s2t_R@10", "R@10"),
+    ("s2t_mAP@10", "mAP@10"),
+    ("trial_R@1", "Trial R@1"),
+    ("trial_R@5", "R@5"),
+    ("trial_R@10", "R@10"),
+    ("trial_R@20", "R@20"),
+)
+
+
+def format_table(results, title=""):
+    """Formats the per-field and average rows of ``evaluate`` as text.
+
+    Arguments
+    ---------
+    results : dict
+        Output of ``RetrievalEvaluator.evaluate``.
+    title : str
+        Printed above each bank's table.
+
+    Returns
+    -------
+    str
+        One table per prompt bank: a row per field and a "mean" row.
+    """
+    lines = []
+    for bank, per_field in results["fields"].items():
+        rows = []
+        for field, res in per_field.items():
+            rows.append((field, _flatten_field(res)))
+        rows.append(("mean", results["summary"][bank]))
+        lines.append(f"{title}prompt bank: {bank}".strip())
+        header = f"{'field':<12}" + "".join(
+            f"{name:>10}" for _, name in TABLE_COLUMNS
+        )
+        lines.append(header)
+        lines.append("-" * len(header))
+        for name, flat in rows:
+            cells = "".join(
+                f"{flat[key]:>10.4f}" if key in flat else f"{'-':>10}"
+                for key, _ in TABLE_COLUMNS
+            )
+            lines.append(f"{name:<12}{cells}")
+        lines.append("")
+    lines.append(
+        "T>S: text->speech over the whole test set (class prompt "
+        "ensembles as queries); S>T: speech->text over the class queries; "
+        "Trial: 1 positive + 400 distractors per trial (chance R@1 = 1/401)."
+    )
+    return "\n".join(lines)
+
+
+def _flatten_field(res):
+    flat = {}
+    for direction in DIRECTIONS:
+        for key, value in res[direction].items():
+            flat[f"{direction}_{key}"] = value
+    if "trials" in res:
+        for key, value in res["trials"]["average"].items():
+            flat[f"trial_{key}"] = value
+    return flat
+
+
+def save_results(results, folder, name="retrieval"):
+    """Writes ``results`` as JSON and the text table next to it.
+
+    Arguments
+    ---------
+    results : dict
+        Output of ``RetrievalEvaluator.evaluate``.
+    folder : str
+        Output folder (created).
+    name : str
+        Base name of the files.
+
+    Returns
+    -------
+    dict
+        Paths of the written files (``json``, ``table``).
+    """
+    os.makedirs(folder, exist_ok=True)
+    json_path = os.path.join(folder, f"{name}.json")
+    table_path = os.path.join(folder, f"{name}.txt")
+    with open(json_path, "w", encoding="utf-8") as fout:
+        json.dump(results, fout, indent=2, default=_to_builtin)
+    with open(table_path, "w", encoding="utf-8") as fout:
+        fout.write(format_table(results) + "\n")
+    return {"json": json_path, "table": table_path}
+
+
+def _to_builtin(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value.tolist()
+    raise TypeError(f"Cannot serialise {type(value)}")

@@ -1,0 +1,207 @@
+"""Speaking-style factors of the embedded corpus, as training labels.
+
+Glue between the corpus (``speechbrain_style.synth``), the descriptions
+(``speechbrain_style.prompts``), the loss and the evaluation:
+
+* ``style_labels``: an utterance's factor values as an integer vector over
+  ``STYLE_FACTORS`` (the label-aware contrastive loss uses it);
+* ``description_labels``: the factors a description mentions, ``-1`` for the
+  others (a wildcard: "Someone whispering." matches every whispered
+  utterance, whatever its pitch or rate);
+* ``STYLE_FIELD``: the combined style of an utterance (all five factors),
+  an extra evaluation row beside the per-factor rows;
+* SpeechBrain data pipelines that provide these, drawing one random
+  description per utterance per step for training.
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import itertools
+import random
+
+import numpy as np
+import speechbrain as sb
+import torch
+
+from speechbrain_style.prompts import StyleDescriber
+from speechbrain_style.synth import STYLE_FACTORS
+
+FACTORS = tuple(STYLE_FACTORS)
+STYLE_FIELD = "style"
+STYLE_SEPARATOR = "/"
+
+
+def style_label_vector(factors):
+    """Integer vector of factor values over ``STYLE_FACTORS``.
+
+    Arguments
+    ---------
+    factors : dict
+        A value for every factor.
+
+    Returns
+    -------
+    list of int
+
+    Example
+    -------
+    >>> style_label_vector({"sex": "female", "pitch": "low", "rate": "fast",
+    ...     "range": "monotone", "phonation": "whispered"})
+    [1, 0, 2, 0, 1]
+    """
+    labels = []
+    for factor in FACTORS:
+        if factor not in factors:
+            raise ValueError(f"Missing style factor '{factor}'")
+        value = factors[factor]
+        if value not in STYLE_FACTORS[factor]:
+            raise ValueError(
+                f"Unknown value '{value}' for factor '{factor}' "
+                f"(expected one of {STYLE_FACTORS[factor]})"
+            )
+        labels.append(STYLE_FACTORS[factor].index(value))
+    return labels
+
+
+def combined_style(factors):
+    """The combined style class, e.g. ``"male/low/slow/monotone/modal"``.
+
+    Example
+    -------
+    >>> combined_style({"sex": "male", "pitch": "low", "rate": "slow",
+    ...     "range": "monotone", "phonation": "modal"})
+    'male/low/slow/monotone/modal'
+    """
+    return STYLE_SEPARATOR.join(factors[f] for f in FACTORS)
+
+
+def _rng():
+    """A numpy Generator seeded from Python's ``random`` state.
+
+    SpeechBrain's ``seed_everything`` seeds ``random``, and PyTorch seeds it
+    differently in each DataLoader worker, so draws are reproducible and
+    differ between workers.
+    """
+    return np.random.default_rng(random.getrandbits(63))
+
+
+def make_label_pipeline():
+    """Pipeline: factor values -> ``style_labels`` and the ``style`` class."""
+
+    @sb.utils.data_pipeline.takes(*FACTORS)
+    @sb.utils.data_pipeline.provides("style_labels", STYLE_FIELD)
+    def label_pipeline(*values):
+        factors = dict(zip(FACTORS, values))
+        yield torch.LongTensor(style_label_vector(factors))
+        yield combined_style(factors)
+
+    return label_pipeline
+
+
+def make_description_pipeline(bank="train"):
+    """Pipeline: factor values -> a random description and its labels.
+
+    Arguments
+    ---------
+    bank : str
+        Description bank ("train"; "heldout" is for evaluation only).
+
+    Returns
+    -------
+    function
+        A SpeechBrain dynamic item providing ``description`` and
+        ``description_labels``.
+    """
+    describer = StyleDescriber(bank=bank)
+
+    @sb.utils.data_pipeline.takes(*FACTORS)
+    @sb.utils.data_pipeline.provides("description", "description_labels")
+    def description_pipeline(*values):
+        text, labels = describer.describe_with_labels(
+            dict(zip(FACTORS, values)), _rng()
+        )
+        yield text
+        yield torch.LongTensor(labels)
+
+    return description_pipeline
+
+
+class FactorPrompts:
+    """Evaluation prompts for the factor rows and the combined style row.
+
+    ``prompt_fn(field, value, bank)`` for ``RetrievalEvaluator``: a factor
+    row uses the descriptions that mention only that factor value; the
+    combined ``style`` row uses ``num_combo_prompts`` descriptions that
+    mention all five factors (seeded, so every evaluation uses the same).
+
+    Arguments
+    ---------
+    num_combo_prompts : int
+        Descriptions per combined style.
+    seed : int
+        Seed of the combined-style descriptions.
+    """
+
+    def __init__(self, num_combo_prompts=10, seed=0):
+        self.num_combo_prompts = num_combo_prompts
+        self.seed = seed
+        self._describers = {}
+        self._cache = {}
+
+    def _describer(self, bank):
+        if bank not in self._describers:
+            self._describers[bank] = StyleDescriber(bank=bank)
+        return self._describers[bank]
+
+    def __call__(self, field, value, bank):
+        """Returns the prompts of class ``value`` of ``field``."""
+        key = (field, value, bank)
+        if key not in self._cache:
+            describer = self._describer(bank)
+            if field == STYLE_FIELD:
+                factors = dict(zip(FACTORS, value.split(STYLE_SEPARATOR)))
+                rng = np.random.default_rng(
+                    [self.seed, *style_label_vector(factors)]
+                )
+                prompts = describer.combo_prompts(
+                    factors, self.num_combo_prompts, rng
+                )
+            elif field in STYLE_FACTORS:
+                prompts = describer.class_prompts(field, value)
+            else:
+                raise ValueError(f"Unknown field '{field}'")
+            self._cache[key] = list(prompts)
+        return self._cache[key]
+
+
+def description_bank(bank="heldout", per_style=2, seed=0):
+    """Descriptions of every combined style and every factor value.
+
+    Saved with an inference model for ``speechbrain-style describe``.
+
+    Arguments
+    ---------
+    bank : str
+        Description bank.
+    per_style : int
+        Descriptions per combined style.
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    list of str
+        Unique descriptions, sorted.
+    """
+    describer = StyleDescriber(bank=bank)
+    rng = np.random.default_rng(seed)
+    texts = set()
+    for values in itertools.product(*(STYLE_FACTORS[f] for f in FACTORS)):
+        factors = dict(zip(FACTORS, values))
+        texts.update(describer.combo_prompts(factors, per_style, rng))
+    for factor, values in STYLE_FACTORS.items():
+        for value in values:
+            texts.update(describer.class_prompts(factor, value)[:3])
+    return sorted(texts)
+
