@@ -112,7 +112,7 @@ class StyleRetrievalBrain(sb.core.Brain):
             )
         logit_scale = self.modules.temperature()
         loss = torch.zeros((), device=self.device)
-        for weight, s_emb, t_emb in zip(weights, speech, text):
+        for weight, s_emb, t_emb in zip(weights, speech, text, strict=True):
             if weight:
                 loss = loss + weight * self.hparams.contrastive_loss(
                     s_emb.float(),
@@ -120,6 +120,7 @@ class StyleRetrievalBrain(sb.core.Brain):
                     logit_scale,
                     speech_labels=speech_labels,
                     text_labels=text_labels,
+                    gather=stage == sb.Stage.TRAIN,
                 )
         return loss
 
@@ -129,12 +130,21 @@ class StyleRetrievalBrain(sb.core.Brain):
         self._collected_items = []
 
     def _collect(self, batch, embeddings):
+        """Keeps the embeddings and evaluation classes of a batch.
+
+        The classes come from ``batch.eval_labels`` (one dict per item) when
+        the data pipeline provides it, else from one batch key per field.
+        """
         fields = self.hparams.retrieval_evaluator.fields
         self._collected_embeddings.append(embeddings.detach().float().cpu())
+        eval_labels = getattr(batch, "eval_labels", None)
         for i, item_id in enumerate(batch.id):
             item = {"id": item_id}
             for field in fields:
-                item[field] = getattr(batch, field)[i]
+                if eval_labels is not None:
+                    item[field] = eval_labels[i][field]
+                else:
+                    item[field] = getattr(batch, field)[i]
             self._collected_items.append(item)
 
     def evaluate_retrieval(self, stage):
@@ -194,16 +204,16 @@ class StyleRetrievalBrain(sb.core.Brain):
                 )
         elif stage == sb.Stage.TEST:
             self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "Epoch loaded": self.hparams.epoch_counter.current
-                },
+                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
                 test_stats=stage_stats,
             )
             self.test_results = results
             if if_main_process():
                 tag = getattr(self, "eval_tag", "test")
                 folder = getattr(
-                    self.hparams, "output_folder", self.checkpointer.checkpoints_dir
+                    self.hparams,
+                    "output_folder",
+                    self.checkpointer.checkpoints_dir,
                 )
                 paths = save_results(results, folder, name=f"retrieval_{tag}")
                 logger.info("\n" + format_table(results))
@@ -218,21 +228,30 @@ class StyleRetrievalBrain(sb.core.Brain):
         Frozen parameters are left out; every trainable parameter is in
         exactly one optimizer (the learnable temperature included).
         """
-        encoder_names = getattr(self.hparams, "encoder_modules", ENCODER_MODULES)
-        encoder_params, head_params = [], []
+        encoder_names = getattr(
+            self.hparams, "encoder_modules", ENCODER_MODULES
+        )
+        encoder_params, head_params, no_decay = [], [], []
         for name, module in self.modules.items():
             params = [p for p in module.parameters() if p.requires_grad]
-            (encoder_params if name in encoder_names else head_params).extend(
-                params
-            )
+            if name == "temperature":
+                # weight decay would pull the temperature towards 1
+                no_decay.extend(params)
+            elif name in encoder_names:
+                encoder_params.extend(params)
+            else:
+                head_params.extend(params)
         self.optimizers_dict = {}
         if encoder_params:
             self.encoder_optimizer = self.hparams.encoder_opt_class(
                 encoder_params
             )
             self.optimizers_dict["encoder"] = self.encoder_optimizer
-        if head_params:
-            self.head_optimizer = self.hparams.head_opt_class(head_params)
+        if head_params or no_decay:
+            groups = [{"params": head_params}]
+            if no_decay:
+                groups.append({"params": no_decay, "weight_decay": 0.0})
+            self.head_optimizer = self.hparams.head_opt_class(groups)
             self.optimizers_dict["heads"] = self.head_optimizer
         if not self.optimizers_dict:
             raise ValueError("No trainable parameter: every module is frozen")
@@ -240,7 +259,7 @@ class StyleRetrievalBrain(sb.core.Brain):
             for name, opt in self.optimizers_dict.items():
                 self.checkpointer.add_recoverable(f"{name}_optimizer", opt)
         n_enc = sum(p.numel() for p in encoder_params)
-        n_head = sum(p.numel() for p in head_params)
+        n_head = sum(p.numel() for p in head_params + no_decay)
         logger.info(
             f"Trainable parameters: encoders {n_enc / 1e6:.2f}M, "
             f"heads {n_head / 1e6:.2f}M"

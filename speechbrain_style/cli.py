@@ -22,9 +22,7 @@ MAX_QUERY_CHARS = 1000
 def _load_model(path, device):
     from speechbrain_style.inference import StyleRetriever
 
-    return StyleRetriever.from_hparams(
-        source=path, run_opts={"device": device}
-    )
+    return StyleRetriever.from_hparams(source=path, run_opts={"device": device})
 
 
 def _read_items(args):
@@ -128,7 +126,9 @@ def cmd_describe(args):
         with open(args.bank, encoding="utf-8") as fin:
             bank = [line.strip() for line in fin if line.strip()]
         if not bank:
-            raise SystemExit(f"error: the description bank {args.bank} is empty")
+            raise SystemExit(
+                f"error: the description bank {args.bank} is empty"
+            )
     ranked = model.describe_file(args.file, descriptions=bank, k=args.k)
     if args.json:
         print(

@@ -186,7 +186,8 @@ class RetrievalEvaluator:
         speech_embeddings : torch.Tensor
             (N, D) L2-normalised speech embeddings.
         items : list of dict
-            N dicts with an ``"id"`` and one class per field.
+            N dicts with an ``"id"`` and one class per field (None leaves
+            the item out of that field's row).
         encode_texts : callable
             ``encode_texts(list of str) -> (P, D)`` L2-normalised tensor.
         banks : list of str, optional
@@ -216,7 +217,13 @@ class RetrievalEvaluator:
             per_field = {}
             for field in self.fields:
                 per_field[field] = self._evaluate_field(
-                    field, bank, speech, items, ids, encode_texts, trials,
+                    field,
+                    bank,
+                    speech,
+                    items,
+                    ids,
+                    encode_texts,
+                    trials,
                     trials_tag,
                 )
             results["fields"][bank] = per_field
@@ -230,16 +237,26 @@ class RetrievalEvaluator:
             labels = [item[field] for item in items]
         except KeyError as err:
             raise ValueError(f"An item has no field '{field}'") from err
+        # Items whose class is None do not take part in this field's row
+        # (e.g. the pitch of whispered speech, which cannot be heard).
+        keep = [i for i, value in enumerate(labels) if value is not None]
+        if len(keep) < len(labels):
+            speech = speech[keep]
+            ids = [ids[i] for i in keep]
+            labels = [labels[i] for i in keep]
+        if not labels:
+            raise ValueError(f"No item has a class for field '{field}'")
         classes = sorted(set(labels))
         class_index = {value: i for i, value in enumerate(classes)}
         item_class = torch.tensor([class_index[v] for v in labels])
         queries = self.class_queries(field, classes, bank, encode_texts)
         scores = queries @ speech.T  # (C, N)
-        relevance = item_class.unsqueeze(0) == torch.arange(len(classes))[
-            :, None
-        ]
+        relevance = (
+            item_class.unsqueeze(0) == torch.arange(len(classes))[:, None]
+        )
         out = {
             "classes": classes,
+            "num_items": len(labels),
             "t2s": retrieval_metrics(scores, relevance, self.ks, self.map_k),
             "s2t": retrieval_metrics(
                 scores.T, relevance.T, self.ks, self.map_k

@@ -24,7 +24,12 @@ import os
 
 import torch
 
-INFERENCE_MODULES = ("speech_encoder", "speech_head", "text_encoder", "text_head")
+INFERENCE_MODULES = (
+    "speech_encoder",
+    "speech_head",
+    "text_encoder",
+    "text_head",
+)
 HPARAMS_FILE = "hyperparams.yaml"
 DESCRIPTIONS_FILE = "descriptions.txt"
 
@@ -149,7 +154,9 @@ def write_inference_folder(folder, modules, extra=None):
             "pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer"
         ]
     text = "\n\n".join(
-        ["\n".join(header)] + blocks + ["\n".join(modules_block)]
+        ["\n".join(header)]
+        + blocks
+        + ["\n".join(modules_block)]
         + ["\n".join(pretrainer)]
     )
     path = os.path.join(folder, HPARAMS_FILE)

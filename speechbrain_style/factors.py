@@ -8,8 +8,12 @@ Glue between the corpus (``speechbrain_style.synth``), the descriptions
 * ``description_labels``: the factors a description mentions, ``-1`` for the
   others (a wildcard: "Someone whispering." matches every whispered
   utterance, whatever its pitch or rate);
-* ``STYLE_FIELD``: the combined style of an utterance (all five factors),
-  an extra evaluation row beside the per-factor rows;
+* ``STYLE_FIELD``: the combined style of an utterance (all its audible
+  factors), an extra evaluation row beside the per-factor rows;
+* factors that cannot be heard (pitch and range of whispered speech, see
+  ``speechbrain_style.synth.UNOBSERVABLE_FACTORS``) are never described, get
+  the label ``NOT_AUDIBLE`` (matched by no description that mentions them)
+  and are left out of the evaluation rows of those factors;
 * SpeechBrain data pipelines that provide these, drawing one random
   description per utterance per step for training.
 
@@ -25,15 +29,24 @@ import speechbrain as sb
 import torch
 
 from speechbrain_style.prompts import StyleDescriber
-from speechbrain_style.synth import STYLE_FACTORS
+from speechbrain_style.synth import (
+    STYLE_FACTORS,
+    UNOBSERVABLE_FACTORS,
+    audible_factors,
+)
 
 FACTORS = tuple(STYLE_FACTORS)
 STYLE_FIELD = "style"
 STYLE_SEPARATOR = "/"
+NOT_AUDIBLE_VALUE = "*"
+NOT_AUDIBLE = -2
 
 
 def style_label_vector(factors):
     """Integer vector of factor values over ``STYLE_FACTORS``.
+
+    Factors that cannot be heard get ``NOT_AUDIBLE`` (-2): the loss then
+    matches them only with descriptions that do not mention them.
 
     Arguments
     ---------
@@ -47,33 +60,72 @@ def style_label_vector(factors):
     Example
     -------
     >>> style_label_vector({"sex": "female", "pitch": "low", "rate": "fast",
+    ...     "range": "monotone", "phonation": "modal"})
+    [1, 0, 2, 0, 0]
+    >>> style_label_vector({"sex": "female", "pitch": "low", "rate": "fast",
     ...     "range": "monotone", "phonation": "whispered"})
-    [1, 0, 2, 0, 1]
+    [1, -2, 2, -2, 1]
     """
-    labels = []
     for factor in FACTORS:
         if factor not in factors:
             raise ValueError(f"Missing style factor '{factor}'")
-        value = factors[factor]
-        if value not in STYLE_FACTORS[factor]:
+        if factors[factor] not in STYLE_FACTORS[factor]:
             raise ValueError(
-                f"Unknown value '{value}' for factor '{factor}' "
+                f"Unknown value '{factors[factor]}' for factor '{factor}' "
                 f"(expected one of {STYLE_FACTORS[factor]})"
             )
-        labels.append(STYLE_FACTORS[factor].index(value))
-    return labels
+    audible = audible_factors(factors)
+    return [
+        STYLE_FACTORS[f].index(audible[f]) if f in audible else NOT_AUDIBLE
+        for f in FACTORS
+    ]
 
 
 def combined_style(factors):
-    """The combined style class, e.g. ``"male/low/slow/monotone/modal"``.
+    """The combined style class of the audible factors.
 
     Example
     -------
     >>> combined_style({"sex": "male", "pitch": "low", "rate": "slow",
     ...     "range": "monotone", "phonation": "modal"})
     'male/low/slow/monotone/modal'
+    >>> combined_style({"sex": "male", "pitch": "low", "rate": "slow",
+    ...     "range": "monotone", "phonation": "whispered"})
+    'male/*/slow/*/whispered'
     """
-    return STYLE_SEPARATOR.join(factors[f] for f in FACTORS)
+    audible = audible_factors(factors)
+    return STYLE_SEPARATOR.join(
+        audible.get(f, NOT_AUDIBLE_VALUE) for f in FACTORS
+    )
+
+
+def evaluation_labels(factors):
+    """Class of each evaluation row: audible factors and the combined style.
+
+    Inaudible factors are None, which leaves the item out of that row.
+
+    Example
+    -------
+    >>> evaluation_labels({"sex": "male", "pitch": "low", "rate": "slow",
+    ...     "range": "monotone", "phonation": "whispered"})["pitch"] is None
+    True
+    """
+    audible = audible_factors(factors)
+    labels = {f: audible.get(f) for f in FACTORS}
+    labels[STYLE_FIELD] = combined_style(factors)
+    return labels
+
+
+def parse_combined_style(value):
+    """Inverse of ``combined_style``: the dict of audible factors."""
+    values = value.split(STYLE_SEPARATOR)
+    if len(values) != len(FACTORS):
+        raise ValueError(f"'{value}' is not a combined style")
+    return {
+        f: v
+        for f, v in zip(FACTORS, values, strict=True)
+        if v != NOT_AUDIBLE_VALUE
+    }
 
 
 def _rng():
@@ -87,14 +139,15 @@ def _rng():
 
 
 def make_label_pipeline():
-    """Pipeline: factor values -> ``style_labels`` and the ``style`` class."""
+    """Pipeline: factor values -> ``style_labels`` (for the loss) and
+    ``eval_labels`` (the class of each evaluation row)."""
 
     @sb.utils.data_pipeline.takes(*FACTORS)
-    @sb.utils.data_pipeline.provides("style_labels", STYLE_FIELD)
+    @sb.utils.data_pipeline.provides("style_labels", "eval_labels")
     def label_pipeline(*values):
-        factors = dict(zip(FACTORS, values))
+        factors = dict(zip(FACTORS, values, strict=True))
         yield torch.LongTensor(style_label_vector(factors))
-        yield combined_style(factors)
+        yield evaluation_labels(factors)
 
     return label_pipeline
 
@@ -113,13 +166,13 @@ def make_description_pipeline(bank="train"):
         A SpeechBrain dynamic item providing ``description`` and
         ``description_labels``.
     """
-    describer = StyleDescriber(bank=bank)
+    describer = StyleDescriber(bank=bank, unobservable=UNOBSERVABLE_FACTORS)
 
     @sb.utils.data_pipeline.takes(*FACTORS)
     @sb.utils.data_pipeline.provides("description", "description_labels")
     def description_pipeline(*values):
         text, labels = describer.describe_with_labels(
-            dict(zip(FACTORS, values)), _rng()
+            dict(zip(FACTORS, values, strict=True)), _rng()
         )
         yield text
         yield torch.LongTensor(labels)
@@ -160,9 +213,9 @@ class FactorPrompts:
         if key not in self._cache:
             describer = self._describer(bank)
             if field == STYLE_FIELD:
-                factors = dict(zip(FACTORS, value.split(STYLE_SEPARATOR)))
+                factors = parse_combined_style(value)
                 rng = np.random.default_rng(
-                    [self.seed, *style_label_vector(factors)]
+                    [self.seed, *(int(b) for b in value.encode())]
                 )
                 prompts = describer.combo_prompts(
                     factors, self.num_combo_prompts, rng
@@ -198,10 +251,9 @@ def description_bank(bank="heldout", per_style=2, seed=0):
     rng = np.random.default_rng(seed)
     texts = set()
     for values in itertools.product(*(STYLE_FACTORS[f] for f in FACTORS)):
-        factors = dict(zip(FACTORS, values))
+        factors = audible_factors(dict(zip(FACTORS, values, strict=True)))
         texts.update(describer.combo_prompts(factors, per_style, rng))
     for factor, values in STYLE_FACTORS.items():
         for value in values:
             texts.update(describer.class_prompts(factor, value)[:3])
     return sorted(texts)
-

@@ -36,7 +36,12 @@ class StyleRetriever(Pretrained):
         ``StyleRetriever.from_hparams(source=folder)``.
     """
 
-    MODULES_NEEDED = ["speech_encoder", "speech_head", "text_encoder", "text_head"]
+    MODULES_NEEDED = [
+        "speech_encoder",
+        "speech_head",
+        "text_encoder",
+        "text_head",
+    ]
 
     @classmethod
     def from_hparams(cls, source, hparams_file="hyperparams.yaml", **kwargs):
@@ -69,7 +74,9 @@ class StyleRetriever(Pretrained):
         overrides.setdefault("model_dir", source)
         kwargs.setdefault("savedir", source)
         model = super().from_hparams(
-            source=source, hparams_file=hparams_file, overrides=overrides,
+            source=source,
+            hparams_file=hparams_file,
+            overrides=overrides,
             **kwargs,
         )
         model.model_dir = source
@@ -225,7 +232,9 @@ class StyleRetriever(Pretrained):
         top = torch.topk(scores, min(k, len(descriptions)))
         return [
             (descriptions[i], float(s))
-            for s, i in zip(top.values.tolist(), top.indices.tolist())
+            for s, i in zip(
+                top.values.tolist(), top.indices.tolist(), strict=True
+            )
         ]
 
     def forward(self, wavs, wav_lens=None):

@@ -13,7 +13,6 @@ import os
 import shutil
 
 from speechbrain.utils.logger import get_logger
-
 from speechbrain_style.synth import synthesize_corpus
 
 logger = get_logger(__name__)
@@ -82,7 +81,7 @@ def prepare_synth(
     )
     if isinstance(manifests, dict):
         manifests = [manifests[split] for split in SPLITS]
-    for src, dst in zip(manifests, outputs):
+    for src, dst in zip(manifests, outputs, strict=True):
         if os.path.abspath(src) != os.path.abspath(dst):
             os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
             shutil.copyfile(src, dst)

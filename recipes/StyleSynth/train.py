@@ -11,7 +11,7 @@ To run this recipe:
 
 Swap the speech encoder for emotion2vec (see README.md):
 > python train.py hparams/synth_ecapa_minilm.yaml --data_folder=results/corpus \
->     --speech='!include:../../../hparams/speech/emotion2vec.yaml {source: DIR}'
+>     --speech_block=emotion2vec --speech_overrides="{source: DIR}"
 
 Authors
  * speechbrain-style contributors 2026
@@ -33,7 +33,7 @@ def dataio_prep(hparams):
     """Creates the train/valid/test datasets with their pipelines."""
     label_pipeline = factors.make_label_pipeline()
     description_pipeline = factors.make_description_pipeline(bank="train")
-    output_keys = ["id", "sig", "style_labels", *hparams["eval_fields"]]
+    output_keys = ["id", "sig", "style_labels", "eval_labels"]
     datasets = {}
     for split in ("train", "valid", "test"):
         train = split == "train"

@@ -1,0 +1,667 @@
+"""Robust audio reading for training, indexing and inference.
+
+Every reader in this module fails loudly, naming the file, on the cases that
+otherwise surface much later as NaN losses or meaningless embeddings: missing
+files, unreadable or corrupt files, empty files and (by default) silent files.
+Audio is returned as a mono float32 tensor at the requested sample rate
+(multichannel audio is averaged over channels, other rates are resampled).
+
+The module also holds the SpeechBrain data-pipeline helpers used by the
+recipes (:func:`make_audio_pipeline`) and checked manifest loading
+(:func:`load_manifest`, :func:`check_manifest`).
+
+Authors
+ * speechbrain-style contributors
+"""
+
+import json
+import os
+import pathlib
+
+import soundfile as sf
+import torch
+from speechbrain.utils.data_pipeline import provides, takes
+from speechbrain.utils.logger import get_logger
+
+logger = get_logger(__name__)
+
+DEFAULT_SILENCE_THRESHOLD = 1e-4
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+# (kind, value) pairs already reported, so that a corpus stored at 44.1 kHz
+# produces one debug line instead of one per file.
+_LOGGED_ONCE = set()
+
+
+class AudioError(ValueError):
+    """An audio file that exists but cannot be used.
+
+    Arguments
+    ---------
+    message : str
+        The error message; it names the file.
+    path : str
+        The offending file.
+    reason : str
+        A short machine-readable reason: ``"unreadable"``, ``"empty"``,
+        ``"silent"``, ``"non-finite"`` or ``"bad-segment"``.
+
+    Example
+    -------
+    >>> err = AudioError("x.wav is empty", path="x.wav", reason="empty")
+    >>> isinstance(err, ValueError), err.reason
+    (True, 'empty')
+    """
+
+    def __init__(self, message, path=None, reason=None):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+def _log_once(kind, value, message):
+    """Logs ``message`` at debug level once per (kind, value)."""
+    if (kind, value) not in _LOGGED_ONCE:
+        _LOGGED_ONCE.add((kind, value))
+        logger.debug(message)
+
+
+def _check_exists(path):
+    """Raises FileNotFoundError naming ``path`` if it is not a file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Audio file not found: {path}")
+
+
+def get_audio_info(path):
+    """Returns the (frames, sample_rate, channels) of an audio file.
+
+    Only the header is read.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file.
+
+    Returns
+    -------
+    tuple of int
+        (number of frames, sample rate, number of channels).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    AudioError
+        If the file cannot be parsed as audio.
+
+    Example
+    -------
+    >>> import soundfile as sf
+    >>> path = getfixture("tmp_path") / "a.wav"
+    >>> sf.write(path, [0.1] * 800, 8000)
+    >>> get_audio_info(path)
+    (800, 8000, 1)
+    """
+    path = os.fspath(path)
+    _check_exists(path)
+    try:
+        info = sf.info(path)
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise AudioError(
+            f"Cannot read audio file {path}: {e}",
+            path=path,
+            reason="unreadable",
+        ) from e
+    return info.frames, info.samplerate, info.channels
+
+
+def get_duration(path):
+    """Returns the duration of an audio file in seconds (header only).
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file.
+
+    Returns
+    -------
+    float
+        Duration in seconds.
+
+    Example
+    -------
+    >>> import soundfile as sf
+    >>> path = getfixture("tmp_path") / "a.wav"
+    >>> sf.write(path, [0.1] * 4000, 8000)
+    >>> get_duration(path)
+    0.5
+    """
+    frames, sample_rate, _ = get_audio_info(path)
+    return frames / sample_rate
+
+
+def _read_checked(
+    path,
+    sample_rate,
+    start_frame=0,
+    stop_frame=None,
+    allow_silent=False,
+    silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+    what=None,
+):
+    """Reads frames [start_frame, stop_frame) and applies all checks."""
+    what = what or path
+    try:
+        data, file_rate = sf.read(
+            path,
+            start=start_frame,
+            stop=stop_frame,
+            dtype="float32",
+            always_2d=True,
+        )
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise AudioError(
+            f"Cannot read audio file {path}: {e}",
+            path=path,
+            reason="unreadable",
+        ) from e
+    if data.shape[0] == 0:
+        raise AudioError(
+            f"Audio {what} is empty (0 samples)", path=path, reason="empty"
+        )
+    wav = torch.from_numpy(data)
+    if wav.shape[1] > 1:
+        _log_once(
+            "channels",
+            wav.shape[1],
+            f"Downmixing {wav.shape[1]}-channel audio to mono by averaging "
+            f"the channels (first seen in {path})",
+        )
+        wav = wav.mean(dim=1)
+    else:
+        wav = wav[:, 0]
+    if not torch.isfinite(wav).all():
+        raise AudioError(
+            f"Audio {what} contains NaN or infinite samples",
+            path=path,
+            reason="non-finite",
+        )
+    peak = wav.abs().max().item()
+    if not allow_silent and peak < silence_threshold:
+        raise AudioError(
+            f"Audio {what} is silent (peak amplitude {peak:.3g} < "
+            f"{silence_threshold:g}); pass allow_silent=True to accept it",
+            path=path,
+            reason="silent",
+        )
+    if file_rate != sample_rate:
+        _log_once(
+            "resample",
+            file_rate,
+            f"Resampling audio from {file_rate} Hz to {sample_rate} Hz "
+            f"(first seen in {path})",
+        )
+        from torchaudio.functional import resample
+
+        wav = resample(wav, orig_freq=file_rate, new_freq=sample_rate)
+    return wav.contiguous()
+
+
+def load_audio(
+    path,
+    sample_rate=16000,
+    allow_silent=False,
+    silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+):
+    """Loads an audio file as a mono float32 waveform at ``sample_rate``.
+
+    Multichannel audio is averaged over channels; audio at another rate is
+    resampled (both are logged once at debug level).
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file (any format libsndfile reads: wav, flac, ogg, ...).
+    sample_rate : int
+        The sample rate of the returned waveform.
+    allow_silent : bool
+        If False (default), a file whose peak absolute amplitude is below
+        ``silence_threshold`` raises an AudioError.
+    silence_threshold : float
+        Peak amplitude under which a file counts as silent.
+
+    Returns
+    -------
+    torch.Tensor
+        Waveform of shape (T,), dtype float32.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    AudioError
+        If the file is unreadable, empty, silent or has non-finite samples.
+
+    Example
+    -------
+    >>> import numpy as np, soundfile as sf
+    >>> path = getfixture("tmp_path") / "stereo_8k.wav"
+    >>> stereo = np.stack([np.full(800, 0.2), np.full(800, 0.4)], axis=1)
+    >>> sf.write(path, stereo, 8000)
+    >>> wav = load_audio(path, sample_rate=16000)
+    >>> wav.shape, wav.dtype
+    (torch.Size([1600]), torch.float32)
+    >>> round(wav[800].item(), 3)
+    0.3
+    """
+    path = os.fspath(path)
+    _check_exists(path)
+    return _read_checked(
+        path,
+        sample_rate,
+        allow_silent=allow_silent,
+        silence_threshold=silence_threshold,
+    )
+
+
+def load_audio_segment(
+    path,
+    start,
+    stop=None,
+    sample_rate=16000,
+    allow_silent=False,
+    silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+):
+    """Loads the segment [start, stop) seconds of an audio file.
+
+    Only the requested frames are read from disk. The checks and conversions
+    of :func:`load_audio` apply to the segment.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file.
+    start : float
+        Segment start in seconds (>= 0).
+    stop : float, optional
+        Segment end in seconds (> start); None reads to the end of the file.
+        A stop beyond the end of the file is clipped to it.
+    sample_rate : int
+        The sample rate of the returned waveform.
+    allow_silent : bool
+        If False (default), a silent segment raises an AudioError.
+    silence_threshold : float
+        Peak amplitude under which a segment counts as silent.
+
+    Returns
+    -------
+    torch.Tensor
+        Waveform of shape (T,), dtype float32.
+
+    Raises
+    ------
+    ValueError
+        If start/stop are negative or stop <= start.
+    FileNotFoundError
+        If the file does not exist.
+    AudioError
+        If the file is unreadable or the segment is empty (e.g. it starts
+        after the end of the file), silent or non-finite.
+
+    Example
+    -------
+    >>> import numpy as np, soundfile as sf
+    >>> path = getfixture("tmp_path") / "ramp.wav"
+    >>> sf.write(path, np.linspace(0.1, 0.9, 16000), 16000)
+    >>> seg = load_audio_segment(path, start=0.25, stop=0.5)
+    >>> seg.shape
+    torch.Size([4000])
+    """
+    path = os.fspath(path)
+    if start is None or start < 0:
+        raise ValueError(f"start must be >= 0 seconds, got {start} ({path})")
+    if stop is not None and stop <= start:
+        raise ValueError(
+            f"stop must be > start, got start={start}, stop={stop} ({path})"
+        )
+    _, file_rate, _ = get_audio_info(path)
+    start_frame = int(round(start * file_rate))
+    stop_frame = None if stop is None else int(round(stop * file_rate))
+    return _read_checked(
+        path,
+        sample_rate,
+        start_frame=start_frame,
+        stop_frame=stop_frame,
+        allow_silent=allow_silent,
+        silence_threshold=silence_threshold,
+        what=f"segment [{start}, {stop}) s of {path}",
+    )
+
+
+def random_crop(wav, max_samples, generator=None):
+    """Returns a random contiguous crop of at most ``max_samples`` samples.
+
+    Arguments
+    ---------
+    wav : torch.Tensor
+        Waveform of shape (T,).
+    max_samples : int
+        Maximum length of the crop; shorter waveforms are returned whole.
+    generator : torch.Generator, optional
+        Random generator; by default torch's global one (seeded by
+        ``speechbrain.utils.seed_everything`` and distinct per DataLoader
+        worker).
+
+    Returns
+    -------
+    torch.Tensor
+        The crop, of shape (min(T, max_samples),).
+
+    Example
+    -------
+    >>> wav = torch.arange(10.0)
+    >>> crop = random_crop(wav, 4)
+    >>> crop.shape, bool((crop.diff() == 1).all())
+    (torch.Size([4]), True)
+    >>> random_crop(wav, 20).shape
+    torch.Size([10])
+    """
+    if max_samples < 1:
+        raise ValueError(f"max_samples must be >= 1, got {max_samples}")
+    excess = wav.shape[0] - max_samples
+    if excess <= 0:
+        return wav
+    offset = int(torch.randint(0, excess + 1, (1,), generator=generator))
+    return wav[offset : offset + max_samples]
+
+
+def make_audio_pipeline(
+    sample_rate=16000,
+    crop_seconds=None,
+    train=False,
+    allow_silent=False,
+    silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+    time_bounds=False,
+    generator=None,
+):
+    """Makes a SpeechBrain dynamic item that loads ``wav`` into ``sig``.
+
+    Use with ``speechbrain.dataio.dataset.add_dynamic_item`` on a
+    ``DynamicItemDataset``. The audio goes through :func:`load_audio`
+    (errors name the file). When ``train`` is True and ``crop_seconds`` is
+    set, a random crop of at most ``crop_seconds`` is taken (a new one at each
+    access, so each epoch sees other crops); evaluation pipelines return the
+    whole signal.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Target sample rate.
+    crop_seconds : float, optional
+        Maximum training crop length in seconds.
+    train : bool
+        Whether to apply random cropping.
+    allow_silent : bool
+        Whether silent files are accepted.
+    silence_threshold : float
+        Peak amplitude under which audio counts as silent.
+    time_bounds : bool
+        If True the item takes ``("wav", "start", "stop")`` (seconds; a None
+        stop reads to the end of the file) and loads that segment only.
+    generator : torch.Generator, optional
+        Random generator for the crops (default: torch's global one, which
+        SpeechBrain seeds and which differs between DataLoader workers; a
+        generator given here is copied into each worker).
+
+    Returns
+    -------
+    speechbrain.utils.data_pipeline.DynamicItem
+        The pipeline function, providing ``"sig"``.
+
+    Example
+    -------
+    >>> import soundfile as sf
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> path = getfixture("tmp_path") / "a.wav"
+    >>> sf.write(path, [0.5, -0.5] * 8000, 16000)
+    >>> data = {"utt1": {"wav": str(path)}}
+    >>> dataset = DynamicItemDataset(data)
+    >>> pipeline = make_audio_pipeline(crop_seconds=0.5, train=True)
+    >>> dataset.add_dynamic_item(pipeline)
+    >>> dataset.set_output_keys(["id", "sig"])
+    >>> dataset[0]["sig"].shape
+    torch.Size([8000])
+    """
+    if crop_seconds is not None and crop_seconds <= 0:
+        raise ValueError(f"crop_seconds must be > 0, got {crop_seconds}")
+    crop_samples = (
+        int(round(crop_seconds * sample_rate))
+        if (train and crop_seconds is not None)
+        else None
+    )
+    options = {
+        "sample_rate": sample_rate,
+        "allow_silent": allow_silent,
+        "silence_threshold": silence_threshold,
+    }
+
+    def _maybe_crop(sig):
+        if crop_samples is None:
+            return sig
+        return random_crop(sig, crop_samples, generator=generator)
+
+    if time_bounds:
+
+        @takes("wav", "start", "stop")
+        @provides("sig")
+        def audio_segment_pipeline(wav, start, stop):
+            """Loads (and crops) the [start, stop) segment of ``wav``."""
+            return _maybe_crop(load_audio_segment(wav, start, stop, **options))
+
+        return audio_segment_pipeline
+
+    @takes("wav")
+    @provides("sig")
+    def audio_pipeline(wav):
+        """Loads (and crops) ``wav``."""
+        return _maybe_crop(load_audio(wav, **options))
+
+    return audio_pipeline
+
+
+def check_manifest(data, required_keys, manifest_path, max_listed=5):
+    """Checks that every item of a manifest has the required fields.
+
+    Arguments
+    ---------
+    data : dict
+        The manifest, ``{item_id: {field: value, ...}}``.
+    required_keys : sequence of str
+        Fields every item must have.
+    manifest_path : str or os.PathLike
+        The manifest file, named in error messages.
+    max_listed : int
+        How many bad items the error message lists.
+
+    Raises
+    ------
+    ValueError
+        If the manifest is empty, not a dict of dicts, or items lack fields;
+        the message names the manifest, the items and the missing fields.
+
+    Example
+    -------
+    >>> data = {"a": {"wav": "a.wav"}, "b": {"duration": 1.0}}
+    >>> try:
+    ...     check_manifest(data, ["wav"], "train.json")
+    ... except ValueError as e:
+    ...     print(e)
+    Manifest train.json: 1 of 2 items lack required fields: 'b' (missing 'wav')
+    """
+    if isinstance(required_keys, str):
+        required_keys = [required_keys]
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"Manifest {manifest_path} must map item ids to dicts, "
+            f"got a {type(data).__name__}"
+        )
+    if not data:
+        raise ValueError(f"Manifest {manifest_path} contains no items")
+    problems = []
+    for item_id, item in data.items():
+        if not isinstance(item, dict):
+            problems.append(
+                f"{item_id!r} (not a dict but a {type(item).__name__})"
+            )
+            continue
+        missing = [key for key in required_keys if key not in item]
+        if missing:
+            fields = ", ".join(repr(key) for key in missing)
+            problems.append(f"{item_id!r} (missing {fields})")
+    if problems:
+        listed = "; ".join(problems[:max_listed])
+        more = len(problems) - max_listed
+        if more > 0:
+            listed += f"; and {more} more"
+        raise ValueError(
+            f"Manifest {manifest_path}: {len(problems)} of {len(data)} items "
+            f"lack required fields: {listed}"
+        )
+
+
+def _format_placeholders(value, replacements, manifest_path, item_id):
+    """Recursively applies ``str.format_map(replacements)`` to strings."""
+    if isinstance(value, str):
+        try:
+            return value.format_map(replacements)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"Manifest {manifest_path}, item {item_id!r}: cannot fill "
+                f"placeholder in {value!r} ({type(e).__name__}: {e}); "
+                f"replacements given: {sorted(replacements)}"
+            ) from e
+    if isinstance(value, dict):
+        return {
+            key: _format_placeholders(v, replacements, manifest_path, item_id)
+            for key, v in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _format_placeholders(v, replacements, manifest_path, item_id)
+            for v in value
+        ]
+    return value
+
+
+def load_manifest(path, required_keys=("wav",), replacements=None):
+    """Reads and checks a SpeechBrain JSON manifest.
+
+    String values are formatted with ``replacements`` exactly as
+    ``DynamicItemDataset.from_json`` does (``"{data_root}/a.wav"`` with
+    ``{"data_root": "/data"}`` gives ``"/data/a.wav"``), so a manifest that
+    loads here loads there too.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The JSON manifest, ``{item_id: {"wav": ..., ...}}``.
+    required_keys : sequence of str
+        Fields every item must have (checked with :func:`check_manifest`).
+    replacements : dict, optional
+        Placeholder values, e.g. ``{"data_root": "/data/ESD"}``.
+
+    Returns
+    -------
+    dict
+        The manifest, in file order, with placeholders filled.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the manifest does not exist.
+    ValueError
+        If it is not valid JSON, a placeholder has no replacement, or items
+        lack required fields.
+
+    Example
+    -------
+    >>> import json
+    >>> path = getfixture("tmp_path") / "train.json"
+    >>> manifest = {"u1": {"wav": "{data_root}/u1.wav", "style": "happy"}}
+    >>> _ = path.write_text(json.dumps(manifest))
+    >>> data = load_manifest(path, replacements={"data_root": "/data"})
+    >>> data["u1"]["wav"]
+    '/data/u1.wav'
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Manifest not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"Manifest {path} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"Manifest {path} must map item ids to dicts, "
+            f"got a {type(data).__name__}"
+        )
+    replacements = dict(replacements or {})
+    data = {
+        item_id: _format_placeholders(item, replacements, path, item_id)
+        for item_id, item in data.items()
+    }
+    check_manifest(data, required_keys, path)
+    return data
+
+
+def list_audio_files(audio_dir, extensions=AUDIO_EXTENSIONS):
+    """Lists the audio files under a directory, recursively.
+
+    Arguments
+    ---------
+    audio_dir : str or os.PathLike
+        The directory to scan.
+    extensions : sequence of str
+        File extensions to keep (case-insensitive, with the dot).
+
+    Returns
+    -------
+    dict
+        ``{item_id: path}`` sorted by id, where the id is the path relative
+        to ``audio_dir`` without extension, with "/" separators.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``audio_dir`` is not a directory.
+    ValueError
+        If two files map to the same id (e.g. ``a.wav`` and ``a.flac``).
+
+    Example
+    -------
+    >>> root = getfixture("tmp_path")
+    >>> (root / "spk1").mkdir()
+    >>> for name in ["spk1/b.wav", "a.FLAC", "notes.txt"]:
+    ...     _ = (root / name).write_bytes(b"")
+    >>> list(list_audio_files(root))
+    ['a', 'spk1/b']
+    """
+    root = pathlib.Path(audio_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Audio directory not found: {audio_dir}")
+    if isinstance(extensions, str):
+        extensions = [extensions]
+    wanted = {ext.lower() for ext in extensions}
+    found = {}
+    for file in root.rglob("*"):
+        if not file.is_file() or file.suffix.lower() not in wanted:
+            continue
+        item_id = file.relative_to(root).with_suffix("").as_posix()
+        if item_id in found:
+            raise ValueError(
+                f"Two audio files in {audio_dir} have the id {item_id!r}: "
+                f"{found[item_id]} and {file}"
+            )
+        found[item_id] = str(file)
+    return dict(sorted(found.items()))

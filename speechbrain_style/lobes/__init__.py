@@ -1,0 +1,23 @@
+"""Encoders (lobes) and projection heads of speechbrain-style.
+
+* ``HFTextEncoder``: Hugging Face text encoders (BERT, RoBERTa, MiniLM,
+  T5 encoder), CLS or masked-mean pooled;
+* ``ECAPASpeechEncoder``: Fbank + ECAPA-TDNN (SpeechBrain);
+* ``Emotion2VecEncoder``: emotion2vec through funasr, padding-aware;
+* ``ProjectionHead``: projection (+ transform layers), L2-normalised.
+
+Importing this package imports neither ``transformers`` nor ``funasr``:
+the encoders import them when they are built.
+"""
+
+from speechbrain_style.lobes.ecapa import ECAPASpeechEncoder
+from speechbrain_style.lobes.emotion2vec import Emotion2VecEncoder
+from speechbrain_style.lobes.heads import ProjectionHead
+from speechbrain_style.lobes.text import HFTextEncoder
+
+__all__ = [
+    "ECAPASpeechEncoder",
+    "Emotion2VecEncoder",
+    "HFTextEncoder",
+    "ProjectionHead",
+]

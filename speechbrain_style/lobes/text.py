@@ -1,0 +1,336 @@
+"""Pooled sentence embeddings from a Hugging Face text encoder.
+
+Follows the conventions of SpeechBrain's
+``speechbrain.integrations.huggingface`` interfaces (``source`` is a hub id
+or a local directory, ``save_path`` is the download cache, ``freeze``
+freezes the model and keeps it in eval mode), but returns one pooled vector
+per text instead of ``last_hidden_state``:
+
+* BERT, RoBERTa, MiniLM and other encoder-only models are loaded with
+  ``AutoModel``;
+* T5 / Flan-T5 / mT5 / UMT5 checkpoints (``config.model_type`` in
+  ``T5_MODEL_TYPES``) are loaded encoder-only (``T5EncoderModel`` and
+  siblings), as CLAP-style retrieval models use them;
+* other encoder-decoder checkpoints (e.g. BART) are loaded whole and only
+  their encoder (``model.get_encoder()``) is run.
+
+A local directory is loaded with ``local_files_only=True`` (no network).
+``transformers`` is imported when an encoder is built, not when this module
+is imported.
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import os
+from contextlib import nullcontext
+
+import torch
+from speechbrain.utils.logger import get_logger
+from torch import nn
+
+logger = get_logger(__name__)
+
+POOLINGS = ("cls", "mean")
+T5_MODEL_TYPES = ("t5", "mt5", "umt5")
+
+
+def masked_mean(hidden, attention_mask):
+    """Mean of ``hidden`` over the positions where ``attention_mask`` is 1.
+
+    Arguments
+    ---------
+    hidden : torch.Tensor
+        Token states, shape (batch, tokens, features).
+    attention_mask : torch.Tensor
+        1 for real tokens, 0 for padding, shape (batch, tokens).
+
+    Returns
+    -------
+    torch.Tensor
+        Pooled states, shape (batch, features).
+
+    Example
+    -------
+    >>> hidden = torch.tensor([[[1.0], [3.0], [100.0]]])
+    >>> masked_mean(hidden, torch.tensor([[1, 1, 0]]))
+    tensor([[2.]])
+    """
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    total = (hidden * mask).sum(dim=1)
+    return total / mask.sum(dim=1).clamp(min=1.0)
+
+
+def _check_texts(texts):
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise TypeError(
+            "texts must be a list of str, got "
+            f"{type(texts).__name__}: {texts!r:.80}"
+        )
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"texts[{i}] must be a str, got {type(text).__name__}: "
+                f"{text!r:.80}"
+            )
+    if not texts:
+        raise ValueError("texts is empty")
+    return list(texts)
+
+
+class HFTextEncoder(nn.Module):
+    """Hugging Face text encoder with CLS or attention-masked mean pooling.
+
+    ``forward(texts)`` tokenises a list of strings (padding, truncation to
+    ``max_length`` tokens), moves the tokens to the module's device and
+    returns one vector per text, shape (batch, ``output_size``).
+
+    Pooling: "cls" takes the state of the first token (``<s>`` / ``[CLS]``;
+    invalid for T5, which has no such token); "mean" averages the states of
+    the real tokens only (attention mask), so a padded batch gives the same
+    embeddings as each text alone (sentence-transformers pools MiniLM this
+    way).
+
+    Embedding cache: when the encoder is frozen and ``cache_embeddings`` is
+    True, the pooled output of each distinct text string is memoised on CPU
+    (a dict keyed by the string) and moved to the module's device on use.
+    Training draws descriptions from a finite bank, so a frozen encoder then
+    encodes each description once instead of once per batch. The cache is
+    cleared when the encoder is unfrozen (``encoder.freeze = False``), when
+    weights are loaded with ``load_state_dict`` and by ``clear_cache()``.
+
+    Arguments
+    ---------
+    source : str
+        Hub id (e.g. "FacebookAI/roberta-base", "google/flan-t5-base") or a
+        local directory written by ``save_pretrained``.
+    pooling : str
+        "cls" or "mean".
+    freeze : bool
+        If True, parameters get ``requires_grad=False``, the module stays in
+        eval mode even after ``.train()``, and the forward runs under
+        ``torch.no_grad()``.
+    max_length : int
+        Texts are truncated to this many tokens.
+    cache_embeddings : bool
+        Memoise pooled outputs per text while frozen (see above).
+    save_path : str, optional
+        Cache directory for hub downloads (``cache_dir`` of
+        ``from_pretrained``); None uses the Hugging Face default.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_style.testing import build_tiny_hf_text_encoder
+    >>> folder = build_tiny_hf_text_encoder(tempfile.mkdtemp(), "bert")
+    >>> encoder = HFTextEncoder(folder, pooling="mean")
+    >>> encoder(["a calm voice", "an angry shout"]).shape
+    torch.Size([2, 32])
+    """
+
+    def __init__(
+        self,
+        source,
+        pooling="cls",
+        freeze=True,
+        max_length=64,
+        cache_embeddings=True,
+        save_path=None,
+    ):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(
+                f"pooling must be one of {POOLINGS}, got {pooling!r}"
+            )
+        if not isinstance(max_length, int) or max_length <= 0:
+            raise ValueError(
+                f"max_length must be a positive int, got {max_length!r}"
+            )
+        source = os.fspath(source)
+        self.init_kwargs = {
+            "source": source,
+            "pooling": pooling,
+            "freeze": freeze,
+            "max_length": max_length,
+            "cache_embeddings": cache_embeddings,
+            "save_path": save_path,
+        }
+        self.source = source
+        self.pooling = pooling
+        self.max_length = max_length
+        self.cache_embeddings = cache_embeddings
+        self._cache = {}
+        self._freeze = False
+
+        self.model, self.tokenizer, config = _load_model_and_tokenizer(
+            source, save_path
+        )
+        self.model_type = config.model_type
+        if self.model_type in T5_MODEL_TYPES and pooling == "cls":
+            raise ValueError(
+                f"pooling='cls' is invalid for {self.model_type} encoders "
+                f"({source}): T5 has no [CLS]/<s> token, its first state is "
+                "an ordinary word piece; use pooling='mean'"
+            )
+        if self.tokenizer.pad_token is None:
+            raise ValueError(
+                f"The tokenizer of {source} has no pad token: cannot batch "
+                "texts of different lengths"
+            )
+        self._encoder_only = not (
+            getattr(config, "is_encoder_decoder", False)
+            and self.model_type not in T5_MODEL_TYPES
+        )
+        self.output_size = int(config.hidden_size)
+        self.register_load_state_dict_post_hook(_clear_cache_hook)
+        self.freeze = freeze
+
+    @property
+    def freeze(self):
+        """Whether the encoder is frozen (see the class docstring)."""
+        return self._freeze
+
+    @freeze.setter
+    def freeze(self, value):
+        self._freeze = bool(value)
+        for param in self.model.parameters():
+            param.requires_grad = not self._freeze
+        if self._freeze:
+            logger.info("Text encoder %s is frozen.", self.source)
+            self.train(False)
+        else:
+            self.clear_cache()
+
+    def clear_cache(self):
+        """Empties the per-text embedding cache."""
+        self._cache.clear()
+
+    def train(self, mode=True):
+        """Sets training mode; a frozen encoder always stays in eval mode.
+
+        Arguments
+        ---------
+        mode : bool
+            Requested mode.
+
+        Returns
+        -------
+        HFTextEncoder
+            self
+        """
+        return super().train(mode and not getattr(self, "_freeze", False))
+
+    @property
+    def device(self):
+        """The device of the model parameters."""
+        return next(self.model.parameters()).device
+
+    def forward(self, texts):
+        """Encodes a list of texts into pooled embeddings.
+
+        Arguments
+        ---------
+        texts : list of str
+            The texts (descriptions, prompts).
+
+        Returns
+        -------
+        torch.Tensor
+            Embeddings, shape (len(texts), output_size), on the module's
+            device.
+        """
+        texts = _check_texts(texts)
+        if not (self._freeze and self.cache_embeddings):
+            return self._encode(texts)
+        missing = [
+            text for text in dict.fromkeys(texts) if text not in self._cache
+        ]
+        if missing:
+            encoded = self._encode(missing).detach().float().cpu()
+            self._cache.update(zip(missing, encoded, strict=True))
+        stacked = torch.stack([self._cache[text] for text in texts])
+        return stacked.to(self.device)
+
+    def _encode(self, texts):
+        tokens = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        input_ids = tokens["input_ids"].to(self.device)
+        attention_mask = tokens["attention_mask"].to(self.device)
+        with torch.no_grad() if self._freeze else nullcontext():
+            encoder = (
+                self.model if self._encoder_only else self.model.get_encoder()
+            )
+            hidden = encoder(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            if self.pooling == "mean":
+                return masked_mean(hidden, attention_mask)
+            return hidden[:, 0]
+
+    def save_pretrained(self, path):
+        """Writes model and tokenizer to ``path`` (``save_pretrained``).
+
+        The folder is self-contained: ``HFTextEncoder(path, ...)`` loads it
+        with no network, including the current (e.g. fine-tuned) weights.
+
+        Arguments
+        ---------
+        path : str
+            Output directory (created).
+
+        Returns
+        -------
+        dict
+            Constructor arguments that rebuild this encoder from ``path``.
+        """
+        path = os.fspath(path)
+        os.makedirs(path, exist_ok=True)
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        return dict(self.init_kwargs, source=path, save_path=None)
+
+
+def _clear_cache_hook(module, incompatible_keys):
+    module.clear_cache()
+
+
+def _load_model_and_tokenizer(source, save_path):
+    """Loads (model, tokenizer, config) from a hub id or a local directory."""
+    import transformers
+
+    kwargs = {"cache_dir": save_path}
+    if os.path.isdir(source):
+        kwargs["local_files_only"] = True
+    elif os.path.exists(source):
+        raise ValueError(
+            f"source {source!r} is a file; expected a hub id or a directory "
+            "written by save_pretrained"
+        )
+    config = transformers.AutoConfig.from_pretrained(source, **kwargs)
+    t5_classes = {
+        "t5": "T5EncoderModel",
+        "mt5": "MT5EncoderModel",
+        "umt5": "UMT5EncoderModel",
+    }
+    if config.model_type in t5_classes:
+        model_class = getattr(transformers, t5_classes[config.model_type])
+    else:
+        model_class = transformers.AutoModel
+    model = model_class.from_pretrained(source, config=config, **kwargs)
+    if getattr(model, "pooler", None) is not None:
+        # BERT-style pooler (dense + tanh on the first token): its output is
+        # unused here, and unused parameters would break DDP fine-tuning.
+        model.pooler = None
+    tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
+    logger.info(
+        "Loaded %s (%s) from %s",
+        type(model).__name__,
+        config.model_type,
+        source,
+    )
+    return model, tokenizer, config
