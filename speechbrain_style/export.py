@@ -186,6 +186,8 @@ def model_fingerprint(folder):
     str
         16 hex digits.
     """
+    if not os.path.isfile(os.path.join(folder, HPARAMS_FILE)):
+        raise FileNotFoundError(f"{folder} is not an inference folder")
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(folder):
         dirs.sort()
