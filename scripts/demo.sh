@@ -27,14 +27,11 @@ speechbrain-style index --model "$exp/inference" \
 
 echo
 echo "== 3/3 example queries (top 5 with their true factors) =="
-fields="sex,pitch,rate,range,phonation"
-for query in "A woman whispering." \
-             "A man speaking very slowly in a deep, flat voice." \
-             "Someone talking fast with a high-pitched, lively voice."; do
-    speechbrain-style search --model "$exp/inference" --index "$exp/index" \
-        -k 5 --fields "$fields" "$query"
-    echo
-done
+speechbrain-style search --model "$exp/inference" --index "$exp/index" -k 5 \
+    --fields sex,pitch,rate,range,phonation \
+    -q "A woman whispering." \
+    -q "A man speaking very slowly in a deep, flat voice." \
+    -q "Someone talking fast with a high-pitched, lively voice."
 first_wav=$(python -c "import json,sys; d=json.load(open(sys.argv[1])); \
 v=next(iter(d.values())); print(v['wav'].replace('{data_root}', sys.argv[2]), \
 ' '.join(v[k] for k in ('sex','pitch','rate','range','phonation')))" \

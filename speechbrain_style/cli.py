@@ -5,6 +5,7 @@ Subcommands::
     speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
     speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
     speechbrain-style search --model DIR --index I [-k 10] [--json] "query"
+                             [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
 
 Authors
@@ -75,7 +76,8 @@ def cmd_index(args):
 
 
 def _check_query(query):
-    query = " ".join(query).strip() if isinstance(query, list) else query
+    query = " ".join(query) if isinstance(query, list) else query
+    query = query.strip()
     if not query:
         raise SystemExit("error: the query is empty: describe a speaking style")
     if len(query) > MAX_QUERY_CHARS:
@@ -87,10 +89,13 @@ def _check_query(query):
 
 
 def cmd_search(args):
-    """Answers a text query from an index."""
+    """Answers text queries from an index (one model load for all)."""
     from speechbrain_style.index import StyleIndex
 
-    query = _check_query(args.query)
+    queries = [_check_query(q) for q in ([args.query] if args.query else [])]
+    queries += [_check_query(q) for q in args.queries or []]
+    if not queries:
+        raise SystemExit("error: give a query (or several with -q)")
     model = _load_model(args.model, args.device)
     index = StyleIndex.load(
         args.index, expected_model={"fingerprint": model.fingerprint}
@@ -101,20 +106,24 @@ def cmd_search(args):
         if not sep:
             raise SystemExit(f"--filter expects FIELD=VALUE, got '{pair}'")
         filters.setdefault(key, []).append(value)
-    query_emb = model.encode_text([query])
-    hits = index.search(query_emb, k=args.k, filters=filters or None)[0]
-    if args.json:
-        print(json.dumps({"query": query, "hits": hits}, indent=2))
-        return 0
+    all_hits = index.search(
+        model.encode_text(queries), k=args.k, filters=filters or None
+    )
     fields = args.fields.split(",") if args.fields else []
-    print(f'Top {len(hits)} for "{query}":')
-    for hit in hits:
-        meta = hit.get("metadata", {})
-        extra = " ".join(f"{f}={meta.get(f, '?')}" for f in fields)
-        print(
-            f"{hit['rank']:>3}. {hit['score']:.4f}  {hit['id']}  "
-            f"{hit['wav']}  {extra}".rstrip()
-        )
+    for query, hits in zip(queries, all_hits, strict=True):
+        if args.json:
+            # one JSON object per query (JSON Lines)
+            print(json.dumps({"query": query, "hits": hits}))
+            continue
+        print(f'Top {len(hits)} for "{query}":')
+        for hit in hits:
+            meta = hit.get("metadata", {})
+            extra = " ".join(f"{f}={meta.get(f, '?')}" for f in fields)
+            print(
+                f"{hit['rank']:>3}. {hit['score']:.4f}  {hit['id']}  "
+                f"{hit['wav']}  {extra}".rstrip()
+            )
+        print()
     return 0
 
 
@@ -193,7 +202,9 @@ def build_parser():
     add_model(p_search)
     p_search.add_argument("--index", required=True, help="index folder")
     p_search.add_argument("-k", type=int, default=10, help="hits to return")
-    p_search.add_argument("--json", action="store_true", help="JSON output")
+    p_search.add_argument(
+        "--json", action="store_true", help="JSON output, one line per query"
+    )
     p_search.add_argument(
         "--filter",
         action="append",
@@ -205,7 +216,17 @@ def build_parser():
         default="",
         help="comma-separated metadata fields to print with each hit",
     )
-    p_search.add_argument("query", nargs="+", help="a description")
+    p_search.add_argument(
+        "query", nargs="*", help="a description (words are joined)"
+    )
+    p_search.add_argument(
+        "-q",
+        "--query",
+        dest="queries",
+        action="append",
+        metavar="TEXT",
+        help="another description (repeatable); answered in one run",
+    )
     p_search.set_defaults(func=cmd_search)
 
     p_describe = sub.add_parser(

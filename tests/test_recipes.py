@@ -21,7 +21,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _rows():
     rows = []
-    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "recipes", "*.csv"))):
+    for path in sorted(
+        glob.glob(os.path.join(ROOT, "tests", "recipes", "*.csv"))
+    ):
         with open(path, encoding="utf-8") as fin:
             for i, row in enumerate(csv.DictReader(fin)):
                 name = f"{os.path.basename(path)[:-4]}-{i}"
@@ -55,7 +57,11 @@ def test_recipe_runs(row, tiny_models, tmp_path):
     ]
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=ROOT)
     proc = subprocess.run(
-        cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+        cmd,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]

@@ -299,6 +299,44 @@ def _clear_cache_hook(module, incompatible_keys):
     module.clear_cache()
 
 
+# Weights that the encoder never uses: a missing or unused one is expected.
+_IGNORED_KEY_PREFIXES = ("pooler.", "lm_head.", "cls.", "decoder.", "shared.")
+
+
+def _from_pretrained_quietly(model_class, source, config, kwargs):
+    """``from_pretrained`` that reports only the weights that matter.
+
+    transformers prints a load report for every checkpoint saved with a
+    head (``*ForMaskedLM``) or without a pooler; neither is used here. Any
+    other missing or mismatched weight is logged as a warning.
+    """
+    import transformers
+
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        model, info = model_class.from_pretrained(
+            source, config=config, output_loading_info=True, **kwargs
+        )
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+    for kind in ("missing_keys", "mismatched_keys"):
+        keys = [
+            key if isinstance(key, str) else key[0]
+            for key in info.get(kind, [])
+        ]
+        keys = [k for k in keys if not k.startswith(_IGNORED_KEY_PREFIXES)]
+        if keys:
+            logger.warning(
+                "%s: %d weights %s in the checkpoint and newly initialised: %s",
+                source,
+                len(keys),
+                "missing" if kind == "missing_keys" else "mismatched",
+                ", ".join(keys[:10]),
+            )
+    return model
+
+
 def _load_model_and_tokenizer(source, save_path):
     """Loads (model, tokenizer, config) from a hub id or a local directory."""
     import transformers
@@ -321,7 +359,7 @@ def _load_model_and_tokenizer(source, save_path):
         model_class = getattr(transformers, t5_classes[config.model_type])
     else:
         model_class = transformers.AutoModel
-    model = model_class.from_pretrained(source, config=config, **kwargs)
+    model = _from_pretrained_quietly(model_class, source, config, kwargs)
     if getattr(model, "pooler", None) is not None:
         # BERT-style pooler (dense + tanh on the first token): its output is
         # unused here, and unused parameters would break DDP fine-tuning.

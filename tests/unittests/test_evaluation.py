@@ -78,9 +78,7 @@ def test_trials_are_saved_and_reused(tmp_path):
         for i in range(n)
     ]
     speech = torch.nn.functional.normalize(
-        torch.tensor(
-            [VECTORS[it["level"]] for it in items], dtype=torch.float
-        )
+        torch.tensor([VECTORS[it["level"]] for it in items], dtype=torch.float)
         + 0.01 * torch.randn(n, 2),
         dim=-1,
     )

@@ -269,3 +269,44 @@ def test_cli_index_audio_dir_and_a_corrupt_index(setup, tmp_path, capsys):
                 "someone",
             ]
         )
+
+
+def test_cli_answers_several_queries_in_one_run(setup, tmp_path, capsys):
+    index_dir = str(tmp_path / "index")
+    main(
+        [
+            "index",
+            "--model",
+            setup["model_dir"],
+            "--manifest",
+            setup["manifest"],
+            "--out",
+            index_dir,
+            "--quiet",
+        ]
+    )
+    capsys.readouterr()
+    queries = ["A man speaking slowly.", "Someone whispering."]
+    assert (
+        main(
+            [
+                "search",
+                "--model",
+                setup["model_dir"],
+                "--index",
+                index_dir,
+                "-k",
+                "2",
+                "--json",
+                "-q",
+                queries[0],
+                "-q",
+                queries[1],
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    answers = [json.loads(line) for line in lines]
+    assert [a["query"] for a in answers] == queries
+    assert all(len(a["hits"]) == 2 for a in answers)
