@@ -41,7 +41,7 @@ echo "speech -> text for $1 (true factors: ${*:2}):"
 speechbrain-style describe --model "$exp/inference" -k 3 "$1"
 
 echo
-echo "Results table: $exp/retrieval_test.txt"
+echo "Results table: $exp/retrieval_test.txt (plot: $exp/retrieval_test.png)"
 cat "$exp/retrieval_test.txt"
 echo "Model (from_hparams folder): $exp/inference"
 echo "Index: $exp/index    Training log: $exp/train_log.txt"

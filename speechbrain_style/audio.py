@@ -72,6 +72,15 @@ def _check_exists(path):
         raise FileNotFoundError(f"Audio file not found: {path}")
 
 
+def _unreadable(path, error):
+    """The AudioError for a file that libsndfile cannot read."""
+    return AudioError(
+        f"Cannot read audio file {path}: {error}",
+        path=path,
+        reason="unreadable",
+    )
+
+
 def get_audio_info(path):
     """Returns the (frames, sample_rate, channels) of an audio file.
 
@@ -107,11 +116,7 @@ def get_audio_info(path):
     try:
         info = sf.info(path)
     except (sf.SoundFileError, RuntimeError) as e:
-        raise AudioError(
-            f"Cannot read audio file {path}: {e}",
-            path=path,
-            reason="unreadable",
-        ) from e
+        raise _unreadable(path, e) from e
     return info.frames, info.samplerate, info.channels
 
 
@@ -160,11 +165,7 @@ def _read_checked(
             always_2d=True,
         )
     except (sf.SoundFileError, RuntimeError) as e:
-        raise AudioError(
-            f"Cannot read audio file {path}: {e}",
-            path=path,
-            reason="unreadable",
-        ) from e
+        raise _unreadable(path, e) from e
     if data.shape[0] == 0:
         raise AudioError(
             f"Audio {what} is empty (0 samples)", path=path, reason="empty"
@@ -469,6 +470,15 @@ def make_audio_pipeline(
     return audio_pipeline
 
 
+def _check_manifest_is_dict(data, manifest_path):
+    """Raises ValueError naming the manifest if ``data`` is not a dict."""
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"Manifest {manifest_path} must map item ids to dicts, "
+            f"got a {type(data).__name__}"
+        )
+
+
 def check_manifest(data, required_keys, manifest_path, max_listed=5):
     """Checks that every item of a manifest has the required fields.
 
@@ -500,11 +510,7 @@ def check_manifest(data, required_keys, manifest_path, max_listed=5):
     """
     if isinstance(required_keys, str):
         required_keys = [required_keys]
-    if not isinstance(data, dict):
-        raise ValueError(
-            f"Manifest {manifest_path} must map item ids to dicts, "
-            f"got a {type(data).__name__}"
-        )
+    _check_manifest_is_dict(data, manifest_path)
     if not data:
         raise ValueError(f"Manifest {manifest_path} contains no items")
     problems = []
@@ -601,11 +607,7 @@ def load_manifest(path, required_keys=("wav",), replacements=None):
             data = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f"Manifest {path} is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise ValueError(
-            f"Manifest {path} must map item ids to dicts, "
-            f"got a {type(data).__name__}"
-        )
+    _check_manifest_is_dict(data, path)
     replacements = dict(replacements or {})
     data = {
         item_id: _format_placeholders(item, replacements, path, item_id)

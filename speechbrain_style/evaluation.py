@@ -297,14 +297,7 @@ def _average_fields(per_field):
     """Unweighted mean of each scalar metric over fields."""
     sums, counts = {}, {}
     for res in per_field.values():
-        flat = {}
-        for direction in DIRECTIONS:
-            for key, value in res[direction].items():
-                flat[f"{direction}_{key}"] = value
-        if "trials" in res:
-            for key, value in res["trials"]["average"].items():
-                flat[f"trial_{key}"] = value
-        for key, value in flat.items():
+        for key, value in _flatten_field(res).items():
             if isinstance(value, (int, float)):
                 sums[key] = sums.get(key, 0.0) + float(value)
                 counts[key] = counts.get(key, 0) + 1
@@ -404,7 +397,95 @@ def save_results(results, folder, name="retrieval"):
         json.dump(results, fout, indent=2, default=_to_builtin)
     with open(table_path, "w", encoding="utf-8") as fout:
         fout.write(format_table(results) + "\n")
-    return {"json": json_path, "table": table_path}
+    paths = {"json": json_path, "table": table_path}
+    plot_path = os.path.join(folder, f"{name}.png")
+    if plot_results(results, plot_path):
+        paths["plot"] = plot_path
+    return paths
+
+
+PLOT_METRICS = (
+    ("t2s_mAP@10", "text->speech mAP@10"),
+    ("s2t_R@1", "speech->text R@1"),
+    ("trial_R@1", "trial R@1 (1 of 401)"),
+)
+
+
+def plot_results(results, path):
+    """Bar chart of the main metrics per field, one panel per metric.
+
+    Bars are grouped by field, one colour per prompt bank, with the chance
+    level of the trial protocol drawn as a line.
+
+    Arguments
+    ---------
+    results : dict
+        Output of ``RetrievalEvaluator.evaluate``.
+    path : str
+        Where to write the PNG.
+
+    Returns
+    -------
+    bool
+        False when matplotlib is not installed (nothing written).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        logger.warning("matplotlib is not installed: no results plot")
+        return False
+    banks = list(results["fields"])
+    fields = list(next(iter(results["fields"].values())))
+    metrics = [
+        (key, label)
+        for key, label in PLOT_METRICS
+        if any(
+            key in _flatten_field(res)
+            for per_field in results["fields"].values()
+            for res in per_field.values()
+        )
+    ]
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False
+    )
+    width = 0.8 / max(len(banks), 1)
+    for ax, (key, label) in zip(axes[0], metrics, strict=True):
+        for b, bank in enumerate(banks):
+            values = [
+                _flatten_field(results["fields"][bank][f]).get(key, 0.0)
+                for f in fields
+            ]
+            xs = [
+                i + (b - (len(banks) - 1) / 2) * width
+                for i in range(len(fields))
+            ]
+            ax.bar(xs, values, width=width, label=f"{bank} prompts")
+        if key.startswith("trial"):
+            ax.axhline(1 / 401, color="k", linestyle=":", label="chance")
+        ax.set_xticks(range(len(fields)))
+        ax.set_xticklabels(fields, rotation=30, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(label)
+        ax.grid(axis="y", alpha=0.3)
+    handles = {}
+    for ax in axes[0]:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=len(handles),
+        fontsize=9,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def _to_builtin(value):

@@ -152,6 +152,14 @@ def _write_json(path, obj):
     _atomic_write(path, lambda f: json.dump(obj, f, indent=2), binary=False)
 
 
+def _check_embedding_matrix(embeddings):
+    """Raises ValueError unless ``embeddings`` is a 2-D (N, D) tensor."""
+    if embeddings.dim() != 2:
+        raise ValueError(
+            f"embeddings must be (N, D), got shape {tuple(embeddings.shape)}"
+        )
+
+
 class ExactSearch:
     """Exact inner-product top-k search over a fixed embedding matrix.
 
@@ -187,11 +195,7 @@ class ExactSearch:
     """
 
     def __init__(self, embeddings, chunk_size=4096, query_chunk_size=1024):
-        if embeddings.dim() != 2:
-            raise ValueError(
-                "embeddings must be (N, D), got shape "
-                f"{tuple(embeddings.shape)}"
-            )
+        _check_embedding_matrix(embeddings)
         if chunk_size < 1 or query_chunk_size < 1:
             raise ValueError(
                 f"chunk_size and query_chunk_size must be >= 1, got "
@@ -316,11 +320,7 @@ class StyleIndex:
         self, embeddings, items, info=None, backend=None, chunk_size=4096
     ):
         embeddings = torch.as_tensor(embeddings, dtype=torch.float32)
-        if embeddings.dim() != 2:
-            raise ValueError(
-                "embeddings must be (N, D), got shape "
-                f"{tuple(embeddings.shape)}"
-            )
+        _check_embedding_matrix(embeddings)
         if len(items) != embeddings.shape[0]:
             raise ValueError(
                 f"{len(items)} items for {embeddings.shape[0]} embedding rows"

@@ -725,13 +725,13 @@ def get_or_make_trials(
     True
     """
     path = Path(path)
+    wanted = {
+        "seed": seed,
+        "num_trials": num_trials,
+        "num_distractors": num_distractors,
+    }
     if path.exists():
         trials, metadata = load_trials(path)
-        wanted = {
-            "seed": seed,
-            "num_trials": num_trials,
-            "num_distractors": num_distractors,
-        }
         different = {
             name: (metadata.get(name), value)
             for name, value in wanted.items()
@@ -759,13 +759,11 @@ def get_or_make_trials(
         seed=seed,
         allow_fewer=allow_fewer,
     )
-    metadata = {
-        "seed": seed,
-        "num_trials": num_trials,
-        "num_distractors": num_distractors,
-        "allow_fewer": allow_fewer,
-        "num_items": len(_to_python_list(item_ids, "item_ids")),
-    }
+    metadata = dict(
+        wanted,
+        allow_fewer=allow_fewer,
+        num_items=len(_to_python_list(item_ids, "item_ids")),
+    )
     save_trials(trials, path, metadata)
     logger.info("Saved %d classes of retrieval trials to %s", len(trials), path)
     return trials

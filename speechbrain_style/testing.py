@@ -396,9 +396,12 @@ def build_tiny_emotion2vec(out_dir, seed=0, **conf_kwargs):
     >>> sorted(os.listdir(folder))
     ['config.yaml', 'model.pt']
     """
-    from funasr.models.emotion2vec.model import Emotion2vec
+    from speechbrain_style.lobes.emotion2vec import (
+        import_funasr,
+        save_emotion2vec,
+    )
 
-    from speechbrain_style.lobes.emotion2vec import save_emotion2vec
+    _, Emotion2vec = import_funasr()
 
     conf = tiny_emotion2vec_conf(**conf_kwargs)
     with torch.random.fork_rng(devices=[]):

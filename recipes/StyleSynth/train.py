@@ -25,7 +25,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_style import factors
-from speechbrain_style.audio import make_audio_pipeline
+from speechbrain_style.audio import load_manifest, make_audio_pipeline
 from speechbrain_style.brain import StyleRetrievalBrain
 
 
@@ -47,11 +47,14 @@ def dataio_prep(hparams):
         if split != "test":
             dynamic_items.append(description_pipeline)
             keys += ["description", "description_labels"]
-        dataset = sb.dataio.dataset.DynamicItemDataset.from_json(
-            json_path=hparams[f"{split}_annotation"],
+        # Checked on load: a missing field is an error naming the item.
+        data = load_manifest(
+            hparams[f"{split}_annotation"],
+            required_keys=("wav", "duration", *factors.FACTORS),
             replacements={"data_root": hparams["data_folder"]},
-            dynamic_items=dynamic_items,
-            output_keys=keys,
+        )
+        dataset = sb.dataio.dataset.DynamicItemDataset(
+            data, dynamic_items=dynamic_items, output_keys=keys
         )
         if not train:
             # Less padding: evaluation embeddings do not depend on order.

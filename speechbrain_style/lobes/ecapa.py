@@ -14,8 +14,6 @@ Authors
  * speechbrain-style contributors 2026
 """
 
-from contextlib import nullcontext
-
 import torch
 from speechbrain.lobes.features import Fbank
 from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN
@@ -24,12 +22,13 @@ from speechbrain.processing.features import (
     make_padding_mask,
 )
 from speechbrain.utils.logger import get_logger
-from torch import nn
+
+from speechbrain_style.lobes.common import FreezableLobe
 
 logger = get_logger(__name__)
 
 
-class ECAPASpeechEncoder(nn.Module):
+class ECAPASpeechEncoder(FreezableLobe):
     """Waveform -> Fbank -> sentence mean normalisation -> ECAPA-TDNN.
 
     Relative lengths are passed to the normalisation (statistics over the
@@ -153,24 +152,7 @@ class ECAPASpeechEncoder(nn.Module):
         self.output_size = lin_neurons
         self.freeze = freeze
         if freeze:
-            for param in self.parameters():
-                param.requires_grad = False
-            self.train(False)
-
-    def train(self, mode=True):
-        """Sets training mode; a frozen encoder always stays in eval mode.
-
-        Arguments
-        ---------
-        mode : bool
-            Requested mode.
-
-        Returns
-        -------
-        ECAPASpeechEncoder
-            self
-        """
-        return super().train(mode and not getattr(self, "freeze", False))
+            self._freeze_parameters()
 
     def forward(self, wavs, lens=None):
         """Computes one embedding per waveform.
@@ -198,7 +180,7 @@ class ECAPASpeechEncoder(nn.Module):
                 f"lens must have shape ({wavs.shape[0]},), got "
                 f"{tuple(lens.shape)}"
             )
-        with torch.no_grad() if self.freeze else nullcontext():
+        with self._no_grad_if_frozen():
             feats = self.compute_features(wavs)
             feats = self.mean_var_norm(feats, lens)
             # Same valid frames as the normalisation and ECAPA's pooling.

@@ -44,6 +44,8 @@ import torch
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
+from speechbrain_style.lobes.common import FreezableLobe
+
 logger = get_logger(__name__)
 
 POOLINGS = ("mean", "max")
@@ -271,7 +273,7 @@ class MaskedConvPositionalEncoder(nn.Sequential):
         return x
 
 
-class Emotion2VecEncoder(nn.Module):
+class Emotion2VecEncoder(FreezableLobe):
     """Utterance embeddings from emotion2vec, pooled over valid frames.
 
     Forward: each waveform is layer-normalised over its valid samples (as
@@ -357,28 +359,12 @@ class Emotion2VecEncoder(nn.Module):
             )
         self.freeze = freeze
         if freeze:
-            for param in self.parameters():
-                param.requires_grad = False
+            self._freeze_parameters()
             logger.info("emotion2vec encoder %s is frozen.", source)
         elif freeze_feature_extractor:
             for param in audio.local_encoder.parameters():
                 param.requires_grad = False
         self.train(not freeze)
-
-    def train(self, mode=True):
-        """Sets training mode; a frozen encoder always stays in eval mode.
-
-        Arguments
-        ---------
-        mode : bool
-            Requested mode.
-
-        Returns
-        -------
-        Emotion2VecEncoder
-            self
-        """
-        return super().train(mode and not getattr(self, "freeze", False))
 
     def forward(self, wavs, lens=None):
         """Computes one embedding per waveform.
@@ -450,7 +436,7 @@ class Emotion2VecEncoder(nn.Module):
             max_samples, device=wavs.device
         ) >= lengths.to(wavs.device).unsqueeze(1)
 
-        with torch.no_grad() if self.freeze else nullcontext():
+        with self._no_grad_if_frozen():
             if self.normalize:
                 x = normalize_waveforms(wavs.float(), lengths.to(wavs.device))
             else:
@@ -523,6 +509,30 @@ def save_emotion2vec(model, out_dir):
     return out_dir
 
 
+def import_funasr():
+    """Imports funasr (lazily: it takes seconds) without its console notes.
+
+    funasr prints notices on import (e.g. that ffmpeg is not installed,
+    which does not matter here: we pass tensors, never files); they go to
+    the debug log instead of standard output.
+
+    Returns
+    -------
+    tuple
+        ``(funasr.AutoModel, funasr.models.emotion2vec.model.Emotion2vec)``
+    """
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        from funasr import AutoModel
+        from funasr.models.emotion2vec.model import Emotion2vec
+    if printed.getvalue().strip():
+        logger.debug("funasr: %s", printed.getvalue().strip())
+    return AutoModel, Emotion2vec
+
+
 def load_emotion2vec(source, hub="hf"):
     """Loads funasr's ``Emotion2vec`` through ``funasr.AutoModel``.
 
@@ -544,8 +554,7 @@ def load_emotion2vec(source, hub="hf"):
     torch.nn.Module
         The ``Emotion2vec`` model, on CPU.
     """
-    from funasr import AutoModel
-    from funasr.models.emotion2vec.model import Emotion2vec
+    AutoModel, Emotion2vec = import_funasr()
 
     if os.path.exists(source) and not (
         os.path.isfile(os.path.join(source, "config.yaml"))

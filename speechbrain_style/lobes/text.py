@@ -23,11 +23,11 @@ Authors
 """
 
 import os
-from contextlib import nullcontext
 
 import torch
 from speechbrain.utils.logger import get_logger
-from torch import nn
+
+from speechbrain_style.lobes.common import FreezableLobe
 
 logger = get_logger(__name__)
 
@@ -78,7 +78,7 @@ def _check_texts(texts):
     return list(texts)
 
 
-class HFTextEncoder(nn.Module):
+class HFTextEncoder(FreezableLobe):
     """Hugging Face text encoder with CLS or attention-masked mean pooling.
 
     ``forward(texts)`` tokenises a list of strings (padding, truncation to
@@ -193,32 +193,15 @@ class HFTextEncoder(nn.Module):
     @freeze.setter
     def freeze(self, value):
         self._freeze = bool(value)
-        for param in self.model.parameters():
-            param.requires_grad = not self._freeze
+        self._freeze_parameters(self._freeze)
         if self._freeze:
             logger.info("Text encoder %s is frozen.", self.source)
-            self.train(False)
         else:
             self.clear_cache()
 
     def clear_cache(self):
         """Empties the per-text embedding cache."""
         self._cache.clear()
-
-    def train(self, mode=True):
-        """Sets training mode; a frozen encoder always stays in eval mode.
-
-        Arguments
-        ---------
-        mode : bool
-            Requested mode.
-
-        Returns
-        -------
-        HFTextEncoder
-            self
-        """
-        return super().train(mode and not getattr(self, "_freeze", False))
 
     @property
     def device(self):
@@ -261,7 +244,7 @@ class HFTextEncoder(nn.Module):
         )
         input_ids = tokens["input_ids"].to(self.device)
         attention_mask = tokens["attention_mask"].to(self.device)
-        with torch.no_grad() if self._freeze else nullcontext():
+        with self._no_grad_if_frozen():
             encoder = (
                 self.model if self._encoder_only else self.model.get_encoder()
             )

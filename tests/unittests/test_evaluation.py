@@ -104,6 +104,8 @@ def test_trials_are_saved_and_reused(tmp_path):
     table = format_table(res)
     assert "prompt bank: heldout" in table and "level" in table
     paths = save_results(res, str(tmp_path / "out"))
+    with open(paths["plot"], "rb") as fin:
+        assert fin.read(8) == b"\x89PNG\r\n\x1a\n"
     with open(paths["json"]) as fin:
         assert json.load(fin)["summary"]["train"]["trial_R@1"] == 1.0
 

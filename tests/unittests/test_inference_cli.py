@@ -61,6 +61,30 @@ def setup(tmp_path_factory):
     }
 
 
+def _run_index(model_dir, source_option, source, index_dir, *options):
+    """Runs ``index`` quietly on a manifest or an audio folder."""
+    return main(
+        [
+            "index",
+            "--model",
+            model_dir,
+            source_option,
+            source,
+            "--out",
+            index_dir,
+            "--quiet",
+            *options,
+        ]
+    )
+
+
+def _run_search(model_dir, index_dir, *arguments):
+    """Runs ``search`` on an index; ``arguments`` are options and queries."""
+    return main(
+        ["search", "--model", model_dir, "--index", index_dir, *arguments]
+    )
+
+
 def test_round_trip_gives_the_same_embeddings(setup):
     model = StyleRetriever.from_hparams(source=setup["model_dir"])
     modules = setup["modules"]
@@ -119,42 +143,21 @@ def test_bad_inputs_name_the_problem(setup, tmp_path):
 
 def test_cli_index_search_describe(setup, tmp_path, capsys):
     model_dir, index_dir = setup["model_dir"], str(tmp_path / "index")
+    # one file per batch: scores exactly equal to encode_files
     assert (
-        main(
-            [
-                "index",
-                "--model",
-                model_dir,
-                "--manifest",
-                setup["manifest"],
-                "--out",
-                index_dir,
-                "--quiet",
-                # one file per batch: scores exactly equal to encode_files
-                "--batch-size",
-                "1",
-            ]
+        _run_index(
+            model_dir,
+            "--manifest",
+            setup["manifest"],
+            index_dir,
+            "--batch-size",
+            "1",
         )
         == 0
     )
     capsys.readouterr()
     query = "A woman whispering slowly."
-    assert (
-        main(
-            [
-                "search",
-                "--model",
-                model_dir,
-                "--index",
-                index_dir,
-                "-k",
-                "3",
-                "--json",
-                query,
-            ]
-        )
-        == 0
-    )
+    assert _run_search(model_dir, index_dir, "-k", "3", "--json", query) == 0
     hits = json.loads(capsys.readouterr().out)["hits"]
     assert len(hits) == 3
     scores = [hit["score"] for hit in hits]
@@ -166,40 +169,22 @@ def test_cli_index_search_describe(setup, tmp_path, capsys):
     assert float(text @ speech.T) == pytest.approx(scores[0], abs=1e-4)
     # A filter keeps only matching items.
     assert (
-        main(
-            [
-                "search",
-                "--model",
-                model_dir,
-                "--index",
-                index_dir,
-                "-k",
-                "10",
-                "--json",
-                "--filter",
-                "phonation=whispered",
-                query,
-            ]
+        _run_search(
+            model_dir,
+            index_dir,
+            "-k",
+            "10",
+            "--json",
+            "--filter",
+            "phonation=whispered",
+            query,
         )
         == 0
     )
     hits = json.loads(capsys.readouterr().out)["hits"]
     assert all(h["metadata"]["phonation"] == "whispered" for h in hits)
     # Plain output shows the requested fields.
-    main(
-        [
-            "search",
-            "--model",
-            model_dir,
-            "--index",
-            index_dir,
-            "-k",
-            "2",
-            "--fields",
-            "sex,rate",
-            query,
-        ]
-    )
+    _run_search(model_dir, index_dir, "-k", "2", "--fields", "sex,rate", query)
     out = capsys.readouterr().out
     assert "sex=" in out and "rate=" in out
     # speech -> text over the model's saved description bank
@@ -214,95 +199,40 @@ def test_cli_index_search_describe(setup, tmp_path, capsys):
 
 def test_cli_rejects_empty_and_oversize_queries(setup, tmp_path):
     with pytest.raises(SystemExit, match="empty"):
-        main(
-            [
-                "search",
-                "--model",
-                setup["model_dir"],
-                "--index",
-                str(tmp_path),
-                " ",
-            ]
-        )
+        _run_search(setup["model_dir"], str(tmp_path), " ")
     with pytest.raises(SystemExit, match="characters"):
-        main(
-            [
-                "search",
-                "--model",
-                setup["model_dir"],
-                "--index",
-                str(tmp_path),
-                "x" * 2000,
-            ]
-        )
+        _run_search(setup["model_dir"], str(tmp_path), "x" * 2000)
 
 
 def test_cli_index_audio_dir_and_a_corrupt_index(setup, tmp_path, capsys):
     index_dir = str(tmp_path / "index")
     wav_dir = os.path.join(setup["corpus"], "wavs", "valid")
     assert (
-        main(
-            [
-                "index",
-                "--model",
-                setup["model_dir"],
-                "--audio-dir",
-                wav_dir,
-                "--out",
-                index_dir,
-                "--quiet",
-            ]
-        )
-        == 0
+        _run_index(setup["model_dir"], "--audio-dir", wav_dir, index_dir) == 0
     )
     with open(os.path.join(index_dir, "embeddings.npy"), "r+b") as fout:
         fout.seek(-4, os.SEEK_END)
         fout.write(b"\x00\x01\x02\x03")
     with pytest.raises(ValueError, match="embeddings.npy"):
-        main(
-            [
-                "search",
-                "--model",
-                setup["model_dir"],
-                "--index",
-                index_dir,
-                "someone",
-            ]
-        )
+        _run_search(setup["model_dir"], index_dir, "someone")
 
 
 def test_cli_answers_several_queries_in_one_run(setup, tmp_path, capsys):
     index_dir = str(tmp_path / "index")
-    main(
-        [
-            "index",
-            "--model",
-            setup["model_dir"],
-            "--manifest",
-            setup["manifest"],
-            "--out",
-            index_dir,
-            "--quiet",
-        ]
-    )
+    _run_index(setup["model_dir"], "--manifest", setup["manifest"], index_dir)
     capsys.readouterr()
     queries = ["A man speaking slowly.", "Someone whispering."]
     assert (
-        main(
-            [
-                "search",
-                "--model",
-                setup["model_dir"],
-                "--index",
-                index_dir,
-                "-k",
-                "2",
-                "--json",
-                "-q",
-                queries[0],
-                "-q",
-                queries[1],
-            ]
+        _run_search(
+            setup["model_dir"],
+            index_dir,
+            "-k",
+            "2",
+            "--json",
+            "-q",
+            queries[0],
+            "-q",
+            queries[1],
         )
         == 0
     )
@@ -310,3 +240,32 @@ def test_cli_answers_several_queries_in_one_run(setup, tmp_path, capsys):
     answers = [json.loads(line) for line in lines]
     assert [a["query"] for a in answers] == queries
     assert all(len(a["hits"]) == 2 for a in answers)
+
+
+def test_cli_synth_writes_a_corpus(tmp_path):
+    out = tmp_path / "corpus"
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(out),
+                "--num-utts",
+                "4",
+                "--seed",
+                "7",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    items = {}
+    for split in ("train", "valid", "test"):
+        with open(out / f"{split}.json") as fin:
+            items.update(json.load(fin))
+    assert len(items) == 4
+    for item in items.values():
+        wav = item["wav"].replace("{data_root}", str(out))
+        info = sf.info(wav)
+        assert info.samplerate == 16000 and info.channels == 1
+        assert {"sex", "pitch", "rate", "range", "phonation"} <= set(item)

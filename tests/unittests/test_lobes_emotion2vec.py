@@ -2,7 +2,6 @@
 
 import os
 import random
-import socket
 import subprocess
 import sys
 
@@ -25,15 +24,6 @@ LENGTHS = [16000, 11000, 7000]
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     return build_tiny_emotion2vec(tmp_path_factory.mktemp("tiny_e2v"))
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def _padded_batch(lengths=LENGTHS, seed=0):

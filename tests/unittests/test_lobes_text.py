@@ -1,7 +1,5 @@
 """Tests of the Hugging Face text encoder lobe (tiny models + MiniLM)."""
 
-import socket
-
 import pytest
 import torch
 
@@ -23,17 +21,6 @@ def tiny_dirs(tmp_path_factory):
         model_type: build_tiny_hf_text_encoder(root / model_type, model_type)
         for model_type in ("roberta", "bert", "t5")
     }
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a network connection fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def test_masked_mean_hand_worked():
