@@ -94,6 +94,7 @@ class StyleRetrievalBrain(sb.core.Brain):
         if text is None:
             # Evaluation-only batches (no descriptions): retrieval metrics
             # are computed at the end of the stage, the loss is not defined.
+            self._loss_defined = False
             return torch.zeros((), device=self.device)
         speech_labels = text_labels = None
         if getattr(self.hparams, "label_aware", True):
@@ -128,6 +129,7 @@ class StyleRetrievalBrain(sb.core.Brain):
         """Resets the embedding collectors of the evaluation stages."""
         self._collected_embeddings = []
         self._collected_items = []
+        self._loss_defined = True
 
     def _collect(self, batch, embeddings):
         """Keeps the embeddings and evaluation classes of a batch.
@@ -166,7 +168,7 @@ class StyleRetrievalBrain(sb.core.Brain):
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs, checkpoints on the retrieval metric, writes test results."""
-        stage_stats = {"loss": stage_loss}
+        stage_stats = {"loss": stage_loss} if self._loss_defined else {}
         if stage == sb.Stage.TRAIN:
             self.train_stats = stage_stats
             return
