@@ -145,6 +145,20 @@ def get_duration(path):
     return frames / sample_rate
 
 
+def _select_channel(wav, channel, path):
+    """Returns channel ``channel`` of ``wav`` (T, C); errors name the file."""
+    if isinstance(channel, bool) or not isinstance(channel, int):
+        raise TypeError(
+            f"channel must be an int or None, got {channel!r} ({path})"
+        )
+    if not 0 <= channel < wav.shape[1]:
+        raise ValueError(
+            f"channel={channel} is out of range for {path}, which has "
+            f"{wav.shape[1]} channel(s) (channels are counted from 0)"
+        )
+    return wav[:, channel]
+
+
 def _read_checked(
     path,
     sample_rate,
@@ -153,8 +167,12 @@ def _read_checked(
     allow_silent=False,
     silence_threshold=DEFAULT_SILENCE_THRESHOLD,
     what=None,
+    channel=None,
 ):
-    """Reads frames [start_frame, stop_frame) and applies all checks."""
+    """Reads frames [start_frame, stop_frame) and applies all checks.
+
+    ``channel`` (an int) selects one channel instead of the downmix.
+    """
     what = what or path
     try:
         data, file_rate = sf.read(
@@ -171,7 +189,9 @@ def _read_checked(
             f"Audio {what} is empty (0 samples)", path=path, reason="empty"
         )
     wav = torch.from_numpy(data)
-    if wav.shape[1] > 1:
+    if channel is not None:
+        wav = _select_channel(wav, channel, path)
+    elif wav.shape[1] > 1:
         _log_once(
             "channels",
             wav.shape[1],
@@ -213,6 +233,7 @@ def load_audio(
     sample_rate=16000,
     allow_silent=False,
     silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+    channel=None,
 ):
     """Loads an audio file as a mono float32 waveform at ``sample_rate``.
 
@@ -230,6 +251,10 @@ def load_audio(
         ``silence_threshold`` raises an AudioError.
     silence_threshold : float
         Peak amplitude under which a file counts as silent.
+    channel : int, optional
+        If given, only this channel (counted from 0) is returned instead of
+        the average of all channels (e.g. one speaker of a stereo dialogue).
+        The silence check then applies to that channel.
 
     Returns
     -------
@@ -242,6 +267,8 @@ def load_audio(
         If the file does not exist.
     AudioError
         If the file is unreadable, empty, silent or has non-finite samples.
+    ValueError
+        If ``channel`` is not a channel of the file.
 
     Example
     -------
@@ -254,6 +281,8 @@ def load_audio(
     (torch.Size([1600]), torch.float32)
     >>> round(wav[800].item(), 3)
     0.3
+    >>> round(load_audio(path, sample_rate=8000, channel=1)[0].item(), 3)
+    0.4
     """
     path = os.fspath(path)
     _check_exists(path)
@@ -262,6 +291,7 @@ def load_audio(
         sample_rate,
         allow_silent=allow_silent,
         silence_threshold=silence_threshold,
+        channel=channel,
     )
 
 
@@ -272,6 +302,7 @@ def load_audio_segment(
     sample_rate=16000,
     allow_silent=False,
     silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+    channel=None,
 ):
     """Loads the segment [start, stop) seconds of an audio file.
 
@@ -293,6 +324,9 @@ def load_audio_segment(
         If False (default), a silent segment raises an AudioError.
     silence_threshold : float
         Peak amplitude under which a segment counts as silent.
+    channel : int, optional
+        If given, only this channel (counted from 0) is returned instead of
+        the average of all channels.
 
     Returns
     -------
@@ -302,7 +336,8 @@ def load_audio_segment(
     Raises
     ------
     ValueError
-        If start/stop are negative or stop <= start.
+        If start/stop are negative or stop <= start, or ``channel`` is not a
+        channel of the file.
     FileNotFoundError
         If the file does not exist.
     AudioError
@@ -336,6 +371,7 @@ def load_audio_segment(
         allow_silent=allow_silent,
         silence_threshold=silence_threshold,
         what=f"segment [{start}, {stop}) s of {path}",
+        channel=channel,
     )
 
 
@@ -384,6 +420,7 @@ def make_audio_pipeline(
     silence_threshold=DEFAULT_SILENCE_THRESHOLD,
     time_bounds=False,
     generator=None,
+    channel=False,
 ):
     """Makes a SpeechBrain dynamic item that loads ``wav`` into ``sig``.
 
@@ -408,11 +445,17 @@ def make_audio_pipeline(
         Peak amplitude under which audio counts as silent.
     time_bounds : bool
         If True the item takes ``("wav", "start", "stop")`` (seconds; a None
-        stop reads to the end of the file) and loads that segment only.
+        stop reads to the end of the file, a None start reads from its
+        beginning) and loads that segment only.
     generator : torch.Generator, optional
         Random generator for the crops (default: torch's global one, which
         SpeechBrain seeds and which differs between DataLoader workers; a
         generator given here is copied into each worker).
+    channel : bool
+        If True the item also takes the manifest key ``"channel"`` (an int
+        selecting one channel of a multichannel file, or None for the
+        downmix): it takes ``("wav", "channel")``, or
+        ``("wav", "start", "stop", "channel")`` with ``time_bounds``.
 
     Returns
     -------
@@ -451,15 +494,41 @@ def make_audio_pipeline(
             return sig
         return random_crop(sig, crop_samples, generator=generator)
 
+    def _load(wav, start=None, stop=None, channel=None):
+        if start is None and stop is None:
+            return load_audio(wav, channel=channel, **options)
+        start = 0.0 if start is None else start
+        return load_audio_segment(wav, start, stop, channel=channel, **options)
+
+    if time_bounds and channel:
+
+        @takes("wav", "start", "stop", "channel")
+        @provides("sig")
+        def audio_channel_segment_pipeline(wav, start, stop, channel):
+            """Loads (and crops) [start, stop) of one channel of ``wav``."""
+            return _maybe_crop(_load(wav, start, stop, channel))
+
+        return audio_channel_segment_pipeline
+
     if time_bounds:
 
         @takes("wav", "start", "stop")
         @provides("sig")
         def audio_segment_pipeline(wav, start, stop):
             """Loads (and crops) the [start, stop) segment of ``wav``."""
-            return _maybe_crop(load_audio_segment(wav, start, stop, **options))
+            return _maybe_crop(_load(wav, start, stop))
 
         return audio_segment_pipeline
+
+    if channel:
+
+        @takes("wav", "channel")
+        @provides("sig")
+        def audio_channel_pipeline(wav, channel):
+            """Loads (and crops) one channel of ``wav``."""
+            return _maybe_crop(_load(wav, channel=channel))
+
+        return audio_channel_pipeline
 
     @takes("wav")
     @provides("sig")

@@ -123,7 +123,72 @@ class StyleRetrievalBrain(sb.core.Brain):
                     text_labels=text_labels,
                     gather=stage == sb.Stage.TRAIN,
                 )
-        return loss
+        return loss + self.auxiliary_losses(speech[-1], text[-1], batch, stage)
+
+    def _auxiliary_active(self, name):
+        """Whether auxiliary loss ``name`` has a module, a weight and has
+        reached its start epoch (``<name>_weight``, ``<name>_start_epoch``).
+        """
+        if name not in self.modules:
+            return False
+        weight = getattr(self.hparams, f"{name}_weight", 0.0)
+        start = getattr(self.hparams, f"{name}_start_epoch", 1)
+        epoch = self.hparams.epoch_counter.current
+        return bool(weight) and (epoch or 0) >= start
+
+    def auxiliary_losses(self, speech, text, batch, stage):
+        """The expressive-retrieval paper's auxiliary losses, if configured.
+
+        * ``style_classifier`` (module) + ``style_classifier_weight``: cross
+          entropy of a style classifier on the speech embedding, against
+          ``batch.style_index``;
+        * ``modality_discriminator`` (module, with gradient reversal) +
+          ``modality_discriminator_weight``: binary cross entropy of telling
+          speech (1) from text (0) embeddings; through the reversed gradient
+          the encoders learn to make the two modalities indistinguishable.
+
+        Each starts at ``<name>_start_epoch`` (default 1). Both are off
+        when their module is absent from ``modules``.
+
+        Arguments
+        ---------
+        speech : torch.Tensor
+            (B, D) final-level speech embeddings.
+        text : torch.Tensor
+            (B, D) final-level text embeddings.
+        batch : PaddedBatch
+            The batch.
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+            The weighted sum (0 when none is active).
+        """
+        total = torch.zeros((), device=self.device)
+        if self._auxiliary_active("style_classifier"):
+            targets = (
+                torch.as_tensor(_data(batch.style_index), device=self.device)
+                .long()
+                .view(-1)
+            )
+            logits = self.modules.style_classifier(speech.float())
+            total = total + self.hparams.style_classifier_weight * (
+                torch.nn.functional.cross_entropy(logits, targets)
+            )
+        if self._auxiliary_active("modality_discriminator"):
+            embeddings = torch.cat([speech, text]).float()
+            targets = torch.cat(
+                [torch.ones(len(speech)), torch.zeros(len(text))]
+            ).to(self.device)
+            logits = self.modules.modality_discriminator(embeddings).view(-1)
+            total = total + self.hparams.modality_discriminator_weight * (
+                torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits, targets
+                )
+            )
+        return total
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the embedding collectors of the evaluation stages."""

@@ -268,6 +268,16 @@ class RetrievalEvaluator:
             )
             for i, value in enumerate(classes)
         }
+        # speech->text per class: the utterances of a class as queries
+        out["per_class_s2t"] = {
+            value: retrieval_metrics(
+                scores.T[item_class == i],
+                relevance.T[item_class == i],
+                self.ks,
+                self.map_k,
+            )
+            for i, value in enumerate(classes)
+        }
         if trials and self.trials_folder is not None and len(classes) > 1:
             out["trials"] = self._run_trials(
                 field, classes, scores, ids, labels, tag
@@ -401,7 +411,91 @@ def save_results(results, folder, name="retrieval"):
     plot_path = os.path.join(folder, f"{name}.png")
     if plot_results(results, plot_path):
         paths["plot"] = plot_path
+    for field in next(iter(results["fields"].values()), {}):
+        field_path = os.path.join(folder, f"{name}_{field}_per_class.png")
+        if plot_per_class(results, field, field_path):
+            paths[f"plot_{field}"] = field_path
     return paths
+
+
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, or None if not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        logger.warning("matplotlib is not installed: no plots")
+        return None
+    return plt
+
+
+def plot_per_class(results, field, path, max_classes=30):
+    """Per-class bar chart of one field: trial R@K (or text->speech mAP).
+
+    One panel per prompt bank; for each class, one bar per trial cut-off
+    (R@1/5/10/20) when the trial protocol ran, else text->speech mAP@10.
+
+    Arguments
+    ---------
+    results : dict
+        Output of ``RetrievalEvaluator.evaluate``.
+    field : str
+        The field to plot.
+    path : str
+        Where to write the PNG.
+    max_classes : int
+        Fields with more classes are not plotted (returns False).
+
+    Returns
+    -------
+    bool
+        Whether a plot was written.
+    """
+    banks = [b for b in results["fields"] if field in results["fields"][b]]
+    if not banks:
+        return False
+    classes = results["fields"][banks[0]][field]["classes"]
+    if len(classes) > max_classes:
+        return False
+    plt = _pyplot()
+    if plt is None:
+        return False
+    fig, axes = plt.subplots(
+        len(banks),
+        1,
+        figsize=(max(6, 0.55 * len(classes) + 2), 2.8 * len(banks)),
+        squeeze=False,
+    )
+    for ax, bank in zip(axes[:, 0], banks, strict=True):
+        res = results["fields"][bank][field]
+        if "trials" in res:
+            series = [
+                (key, [res["trials"][c][key] for c in classes])
+                for key in res["trials"]["average"]
+            ]
+        else:
+            series = [
+                ("t2s mAP@10", [res["per_class"][c]["mAP@10"] for c in classes])
+            ]
+        width = 0.8 / len(series)
+        for j, (label, values) in enumerate(series):
+            xs = [
+                i + (j - (len(series) - 1) / 2) * width
+                for i in range(len(classes))
+            ]
+            ax.bar(xs, values, width=width, label=label)
+        ax.set_xticks(range(len(classes)))
+        ax.set_xticklabels(classes, rotation=35, ha="right", fontsize=8)
+        ax.set_ylim(0, 1.22)  # room for the legend above the bars
+        ax.set_title(f"{field}: per class, {bank} prompts", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, ncol=len(series), loc="upper center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 PLOT_METRICS = (
@@ -429,13 +523,8 @@ def plot_results(results, path):
     bool
         False when matplotlib is not installed (nothing written).
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover
-        logger.warning("matplotlib is not installed: no results plot")
+    plt = _pyplot()
+    if plt is None:
         return False
     banks = list(results["fields"])
     fields = list(next(iter(results["fields"].values())))

@@ -5,6 +5,7 @@ built and saved here, loaded through the same code path as real ones."""
 import csv
 import glob
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -15,8 +16,14 @@ from speechbrain_style.testing import (
     build_tiny_emotion2vec,
     build_tiny_hf_text_encoder,
 )
+from tests import fake_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Smaller fake trees than the prepare tests use: a recipe test only needs a
+# few batches per split (ESD: one English speaker, 55 files per emotion ->
+# 5 train / 20 valid / 30 test per emotion with the paper's split).
+FAKE_TREE_KWARGS = {"esd": {"speakers": ("0012",), "utts_per_emotion": 55}}
 
 
 def _rows():
@@ -49,6 +56,12 @@ def test_recipe_runs(row, tiny_models, tmp_path):
     flags = row["test_debug_flags"]
     for key, value in {"tmp": str(tmp_path), **tiny_models}.items():
         flags = flags.replace("{" + key + "}", value)
+    # {fake_<dataset>}: a fake tree of the real layout (tests/fake_data.py)
+    for name in set(re.findall(r"\{fake_(\w+)\}", flags)):
+        make_fake = getattr(fake_data, f"make_fake_{name}")
+        kwargs = FAKE_TREE_KWARGS.get(name, {})
+        path = str(make_fake(str(tmp_path / f"fake_{name}"), **kwargs))
+        flags = flags.replace("{fake_" + name + "}", path)
     cmd = [
         sys.executable,
         os.path.join(ROOT, row["Script_file"]),

@@ -17,16 +17,15 @@ Authors
  * speechbrain-style contributors 2026
 """
 
-import os
 import sys
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
+from synth_prepare import prepare_synth
 
 from speechbrain_style import factors
 from speechbrain_style.audio import load_manifest, make_audio_pipeline
-from speechbrain_style.brain import StyleRetrievalBrain
+from speechbrain_style.recipe import fit_export_evaluate, load_recipe_hparams
 
 
 def dataio_prep(hparams):
@@ -64,19 +63,7 @@ def dataio_prep(hparams):
 
 
 if __name__ == "__main__":
-    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-
-    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
-    from synth_prepare import prepare_synth  # noqa: E402
-
+    hparams, run_opts = load_recipe_hparams(sys.argv[1:])
     run_on_main(
         prepare_synth,
         kwargs={
@@ -94,28 +81,9 @@ if __name__ == "__main__":
     )
     datasets = dataio_prep(hparams)
 
-    brain = StyleRetrievalBrain(
-        modules=hparams["modules"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=hparams["train_dataloader_opts"],
-        valid_loader_kwargs=hparams["valid_dataloader_opts"],
-    )
-    brain.export_inference(
-        hparams["inference_folder"],
-        extra={
-            "sample_rate": hparams["sample_rate"],
-            "description_bank": factors.description_bank(),
-        },
-    )
-    brain.evaluate(
-        datasets["test"],
-        max_key="retrieval_score",
-        test_loader_kwargs=hparams["test_dataloader_opts"],
+    fit_export_evaluate(
+        hparams,
+        run_opts,
+        datasets,
+        description_bank=factors.description_bank(),
     )

@@ -4,12 +4,19 @@
   T5 encoder), CLS or masked-mean pooled;
 * ``ECAPASpeechEncoder``: Fbank + ECAPA-TDNN (SpeechBrain);
 * ``Emotion2VecEncoder``: emotion2vec through funasr, padding-aware;
-* ``ProjectionHead``: projection (+ transform layers), L2-normalised.
+* ``ProjectionHead``: projection (+ transform layers), L2-normalised;
+* ``StyleClassifier``, ``ModalityDiscriminator`` and ``GradientReversal``:
+  the auxiliary heads of expressive speech retrieval.
 
 Importing this package imports neither ``transformers`` nor ``funasr``:
 the encoders import them when they are built.
 """
 
+from speechbrain_style.lobes.auxiliary import (
+    GradientReversal,
+    ModalityDiscriminator,
+    StyleClassifier,
+)
 from speechbrain_style.lobes.ecapa import ECAPASpeechEncoder
 from speechbrain_style.lobes.emotion2vec import Emotion2VecEncoder
 from speechbrain_style.lobes.heads import ProjectionHead
@@ -18,6 +25,9 @@ from speechbrain_style.lobes.text import HFTextEncoder
 __all__ = [
     "ECAPASpeechEncoder",
     "Emotion2VecEncoder",
+    "GradientReversal",
     "HFTextEncoder",
+    "ModalityDiscriminator",
     "ProjectionHead",
+    "StyleClassifier",
 ]

@@ -290,3 +290,62 @@ def test_list_audio_files(tmp_path):
         list_audio_files(tmp_path)
     with pytest.raises(FileNotFoundError):
         list_audio_files(tmp_path / "missing")
+
+
+def _stereo_ramps(path, sample_rate=16000):
+    """Writes a stereo file: left ramps up, right ramps down."""
+    left = np.linspace(0.1, 0.5, sample_rate).astype(np.float32)
+    right = np.linspace(-0.2, -0.6, sample_rate).astype(np.float32)
+    sf.write(path, np.stack([left, right], axis=1), sample_rate, "FLOAT")
+    return left, right
+
+
+def test_channel_selects_one_channel_instead_of_downmix(tmp_path):
+    path = tmp_path / "dialogue.wav"
+    left, right = _stereo_ramps(path)
+    torch.testing.assert_close(load_audio(path, channel=0), torch.tensor(left))
+    torch.testing.assert_close(load_audio(path, channel=1), torch.tensor(right))
+    torch.testing.assert_close(
+        load_audio(path), torch.tensor((left + right) / 2)
+    )
+    seg = load_audio_segment(path, 0.25, 0.5, channel=1)
+    torch.testing.assert_close(seg, torch.tensor(right[4000:8000]))
+    with pytest.raises(ValueError, match="channel=2 is out of range.*dialogue"):
+        load_audio(path, channel=2)
+    with pytest.raises(TypeError, match="channel must be an int"):
+        load_audio_segment(path, 0.0, 0.5, channel="left")
+
+
+def test_channel_of_a_silent_side_is_silent(tmp_path):
+    path = tmp_path / "half.wav"
+    data = np.zeros((800, 2), dtype=np.float32)
+    data[:, 0] = 0.3
+    sf.write(path, data, 16000, "FLOAT")
+    assert load_audio(path).abs().max().item() == pytest.approx(0.15)
+    with pytest.raises(AudioError, match="silent"):
+        load_audio(path, channel=1)
+
+
+def test_audio_pipeline_with_channel_and_time_bounds(tmp_path):
+    path = tmp_path / "dialogue.wav"
+    left, right = _stereo_ramps(path)
+    bounds = {
+        "right_seg": (0.5, 0.75, 1),
+        "left_all": (None, None, 0),
+        "downmix": (None, 0.25, None),
+    }
+    manifest = {
+        name: {"wav": str(path), "start": a, "stop": b, "channel": c}
+        for name, (a, b, c) in bounds.items()
+    }
+    pipeline = make_audio_pipeline(time_bounds=True, channel=True)
+    dataset = _dataset(manifest, pipeline)
+    torch.testing.assert_close(
+        dataset[0]["sig"], torch.tensor(right[8000:12000])
+    )
+    torch.testing.assert_close(dataset[1]["sig"], torch.tensor(left))
+    torch.testing.assert_close(
+        dataset[2]["sig"], torch.tensor((left[:4000] + right[:4000]) / 2)
+    )
+    whole = _dataset(manifest, make_audio_pipeline(channel=True))
+    torch.testing.assert_close(whole[0]["sig"], torch.tensor(right))

@@ -66,6 +66,9 @@ def test_hand_worked_metrics_both_directions():
     assert field["s2t"]["R@2"] == pytest.approx(1.0)
     # mean rank of the right class: (2 + 1 + 1 + 1 + 1) / 5
     assert field["s2t"]["mean_rank"] == pytest.approx(1.2)
+    # per class: 2 of the 3 loud utterances find "loud" first, both soft do
+    assert field["per_class_s2t"]["loud"]["R@1"] == pytest.approx(2 / 3)
+    assert field["per_class_s2t"]["soft"]["R@1"] == 1.0
     summary = res["summary"]["train"]
     assert summary["s2t_R@1"] == pytest.approx(0.8)
 

@@ -1,0 +1,231 @@
+"""What every recipe's ``train.py`` does after data preparation.
+
+Recipes differ in their data (prepare script, manifests, labels and
+descriptions); training, export and evaluation are the same, so they live
+here and the recipes stay thin:
+
+* ``categorical_dataio_prep``: datasets for corpora with one categorical
+  style label per utterance (ESD, Expresso, IEMOCAP): audio (with segment
+  bounds and channel when the manifest has them, random crops for
+  training), labels, and one random description per utterance per step;
+* ``fit_export_evaluate``: train with ``StyleRetrievalBrain``, write the
+  inference folder, evaluate the best checkpoint on the test set(s).
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import speechbrain as sb
+
+from speechbrain_style.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.brain import StyleRetrievalBrain
+
+SPLITS = ("train", "valid", "test")
+
+
+def categorical_dataio_prep(
+    hparams, classes, required_keys=("wav", "style"), data=None
+):
+    """Datasets of a categorical-style corpus, one per split.
+
+    Expects hparams ``data_folder``, ``sample_rate``, ``crop_seconds`` and,
+    unless ``data`` is given, ``{train,valid,test}_annotation``. Manifest
+    items need ``wav`` and ``style``; ``start``/``stop`` (seconds) and
+    ``channel`` are honoured when present. The ``train`` split gets random
+    crops and one random description per utterance per step, ``valid``
+    gets descriptions too (for its loss), test splits only audio and labels.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+    classes : list of str
+        The style classes (order defines the label indices).
+    required_keys : tuple of str
+        Fields every manifest item must have (checked with a clear error).
+    data : dict, optional
+        ``{split: {item_id: item}}`` already loaded (placeholders replaced);
+        any split name starting with "test" is a test set.
+
+    Returns
+    -------
+    dict
+        ``{split: DynamicItemDataset}``.
+    """
+    from speechbrain_style.style_prompts import (
+        make_style_description_pipeline,
+        make_style_label_pipeline,
+    )
+
+    if data is None:
+        data = {
+            split: load_manifest(
+                hparams[f"{split}_annotation"],
+                required_keys=required_keys,
+                replacements={"data_root": hparams["data_folder"]},
+            )
+            for split in SPLITS
+        }
+    label_pipeline = make_style_label_pipeline(classes)
+    description_pipeline = make_style_description_pipeline(
+        classes, bank="train"
+    )
+    datasets = {}
+    for split, items in data.items():
+        styles = {item["style"] for item in items.values()}
+        unknown = sorted(styles - set(classes))
+        if unknown:
+            raise ValueError(
+                f"Split '{split}': styles {unknown} are not in the recipe's "
+                f"classes {list(classes)}"
+            )
+        train = split == "train"
+        has_bounds = any("start" in item for item in items.values())
+        has_channel = any(
+            item.get("channel") is not None for item in items.values()
+        )
+        audio_pipeline = make_audio_pipeline(
+            sample_rate=hparams["sample_rate"],
+            crop_seconds=hparams["crop_seconds"] if train else None,
+            train=train,
+            time_bounds=has_bounds,
+            channel=has_channel,
+        )
+        keys = ["id", "sig", "style", "style_labels", "style_index"]
+        dynamic_items = [audio_pipeline, label_pipeline]
+        if not split.startswith("test"):
+            dynamic_items.append(description_pipeline)
+            keys += ["description", "description_labels"]
+        dataset = sb.dataio.dataset.DynamicItemDataset(
+            items, dynamic_items=dynamic_items, output_keys=keys
+        )
+        if not train and any("duration" in it for it in items.values()):
+            dataset = dataset.filtered_sorted(sort_key="duration")
+        datasets[split] = dataset
+    return datasets
+
+
+def fit_export_evaluate(
+    hparams, run_opts, datasets, description_bank=None, brain_class=None
+):
+    """Trains, writes the inference folder and evaluates on the test set.
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded hyperparameters with ``modules``, ``checkpointer``,
+        ``epoch_counter``, ``inference_folder``, ``sample_rate`` and the
+        ``{train,valid,test}_dataloader_opts``.
+    run_opts : dict
+        SpeechBrain run options.
+    datasets : dict
+        ``train``, ``valid`` and one or more ``test*`` datasets (each test
+        set is evaluated and written as ``retrieval_<name>``).
+    description_bank : list of str, optional
+        Descriptions saved with the model for ``speechbrain-style describe``.
+    brain_class : type, optional
+        Brain class (default ``StyleRetrievalBrain``).
+
+    Returns
+    -------
+    StyleRetrievalBrain
+        The trained brain (``test_results`` holds the last evaluation).
+    """
+    brain_class = brain_class or StyleRetrievalBrain
+    brain = brain_class(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+    extra = {"sample_rate": hparams["sample_rate"]}
+    if description_bank is not None:
+        extra["description_bank"] = list(description_bank)
+    brain.export_inference(hparams["inference_folder"], extra=extra)
+    for name, dataset in datasets.items():
+        if name.startswith("test"):
+            brain.eval_tag = name
+            brain.evaluate(
+                dataset,
+                max_key="retrieval_score",
+                test_loader_kwargs=hparams["test_dataloader_opts"],
+            )
+    return brain
+
+
+def load_recipe_hparams(argv):
+    """Parses the command line, starts DDP, loads the yaml, makes the
+    experiment folder: steps 1-3 of every SpeechBrain ``train.py``.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``sys.argv[1:]``.
+
+    Returns
+    -------
+    hparams : dict
+    run_opts : dict
+    """
+    from hyperpyyaml import load_hyperpyyaml
+
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    return hparams, run_opts
+
+
+def run_categorical_recipe(argv, prepare, prepare_keys=()):
+    """The whole ``train.py`` of a categorical-style corpus recipe.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``sys.argv[1:]``.
+    prepare : callable
+        The recipe's ``prepare_<dataset>(data_folder, save_json_train,
+        save_json_valid, save_json_test, skip_prep, ...)``.
+    prepare_keys : tuple
+        Extra ``prepare`` arguments taken from hparams of the same name, or
+        ``(argument, hparams_key)`` pairs.
+
+    Returns
+    -------
+    StyleRetrievalBrain
+    """
+    from speechbrain.utils.distributed import run_on_main
+
+    from speechbrain_style.style_prompts import style_description_bank
+
+    hparams, run_opts = load_recipe_hparams(argv)
+    kwargs = {
+        "data_folder": hparams["data_folder"],
+        "save_json_train": hparams["train_annotation"],
+        "save_json_valid": hparams["valid_annotation"],
+        "save_json_test": hparams["test_annotation"],
+        "skip_prep": hparams["skip_prep"],
+    }
+    for key in prepare_keys:
+        arg, hkey = (key, key) if isinstance(key, str) else key
+        kwargs[arg] = hparams[hkey]
+    run_on_main(prepare, kwargs=kwargs)
+    datasets = categorical_dataio_prep(hparams, hparams["classes"])
+    return fit_export_evaluate(
+        hparams,
+        run_opts,
+        datasets,
+        description_bank=style_description_bank(hparams["classes"]),
+    )

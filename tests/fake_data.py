@@ -1,0 +1,429 @@
+"""Builders of fake dataset trees that mimic the real layouts.
+
+One ``make_fake_<dataset>(root, ...) -> path`` function per dataset, shared
+by the data-preparation unit tests and the recipe tests.
+"""
+
+# IEMOCAP: (turn suffix, category, [valence, activation, dominance], text) of
+# the two dialogs of every fake session, Ses0<s>F_impro01 and
+# Ses0<s>M_script01_1. The j-th turn of a dialog lasts 0.2 + 0.05 j seconds.
+FAKE_IEMOCAP_DIALOGS = {
+    "F_impro01": [
+        ("F000", "neu", (2.5, 2.5, 2.5), "Excuse me."),
+        ("M000", "ang", (1.5, 4.0, 4.5), "Do you have your forms?"),
+        ("F001", "exc", (4.0, 3.5, 3.0), "Yeah, I've got them."),
+        ("M001", "hap", (4.5, 3.0, 3.5), "Great, let me see."),
+        ("F002", "fru", (2.0, 3.5, 3.5), "This is the third time."),
+        ("M002", "xxx", (2.5, 3.0, 3.0), "Okay."),
+    ],
+    "M_script01_1": [
+        ("F000", "sad", (1.5, 2.0, 2.0), "I miss him."),
+        ("M000", "sur", (3.5, 4.0, 3.0), "What? Really?"),
+        ("F001", "fea", (2.0, 4.0, 1.5), "Somebody is outside."),
+        ("M001", "dis", (1.5, 3.5, 4.0), "That is revolting."),
+        ("F002", "oth", (3.0, 3.0, 3.0), "Hmm."),
+        ("M002", "neu", (3.0, 2.0, 2.5), "It's on the table."),
+    ],
+}
+
+
+def make_fake_iemocap(root, sessions=(1, 2, 3), missing_wavs=(), seed=0):
+    """Builds a tiny tree in the layout of ``IEMOCAP_full_release``.
+
+    Every session ``s`` holds the two dialogs of ``FAKE_IEMOCAP_DIALOGS``
+    (``Ses0<s>F_impro01`` and ``Ses0<s>M_script01_1``, 12 annotated turns:
+    per label set, "paper9" keeps 10 (skips xxx, oth), "four" keeps 6):
+    ``dialog/EmoEvaluation/<dialog>.txt`` (header, summary lines, annotator
+    lines, plus the ``Categorical``/``Attribute``/``Self-evaluation``
+    sub-folders), ``dialog/transcriptions/<dialog>.txt`` (with an extra
+    unsegmented ``XX`` turn and a stray line) and
+    ``sentences/wav/<dialog>/<turn>.wav`` (16 kHz noise, the j-th turn of a
+    dialog lasting ``0.2 + 0.05 * j`` s).
+
+    Arguments
+    ---------
+    root : str or path
+        Folder in which ``IEMOCAP_full_release`` is created.
+    sessions : tuple of int
+        The sessions to create (1-5).
+    missing_wavs : tuple of str
+        Turn names (e.g. ``"Ses01F_impro01_M001"``) annotated but left
+        without a wav.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the ``IEMOCAP_full_release`` folder.
+    """
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    release = os.path.join(str(root), "IEMOCAP_full_release")
+    for session in sessions:
+        prefix = f"Ses{session:02d}"
+        session_dir = os.path.join(release, f"Session{session}")
+        emo_dir = os.path.join(session_dir, "dialog", "EmoEvaluation")
+        trans_dir = os.path.join(session_dir, "dialog", "transcriptions")
+        for sub in ("Categorical", "Attribute", "Self-evaluation"):
+            os.makedirs(os.path.join(emo_dir, sub), exist_ok=True)
+        os.makedirs(trans_dir, exist_ok=True)
+        for suffix, turns in FAKE_IEMOCAP_DIALOGS.items():
+            dialog = prefix + suffix
+            wav_dir = os.path.join(session_dir, "sentences", "wav", dialog)
+            os.makedirs(wav_dir, exist_ok=True)
+            emo = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+            trans, cat, atr = [], [], []
+            start = 1.0
+            for j, (spk, category, vad, text) in enumerate(turns):
+                turn = f"{dialog}_{spk}"
+                duration = 0.2 + 0.05 * j
+                stop = start + duration
+                v, a, d = vad
+                emo += [
+                    f"[{start:.4f} - {stop:.4f}]\t{turn}\t{category}\t"
+                    f"[{v:.4f}, {a:.4f}, {d:.4f}]",
+                    "C-E2:\tNeutral;\t()",
+                    "C-E3:\tFrustration; Anger;\t()",
+                    "C-F1:\tOther:bored;\t(flat tone)",
+                    f"A-E3:\tval {int(v)}; act {int(a)}; dom  {int(d)};\t()",
+                    "A-F1:\tval 3; act 2; dom  1;\t()",
+                    "",
+                ]
+                trans.append(f"{turn} [{start:08.4f}-{stop:08.4f}]: {text}")
+                cat.append(f"{turn} :Neutral state; ()")
+                atr.append(f"{turn} :act 2; val 3; dom  2; ()")
+                if turn not in missing_wavs:
+                    samples = int(round(duration * 16000))
+                    noise = 0.1 * rng.standard_normal(samples)
+                    sf.write(
+                        os.path.join(wav_dir, f"{turn}.wav"),
+                        noise.astype("float32"),
+                        16000,
+                        subtype="PCM_16",
+                    )
+                start = stop + 0.5
+            xx = dialog + "_" + turns[-1][0][0] + "XX0"
+            trans.append(f"{xx} [{start:08.4f}-{start + 1:08.4f}]: [LAUGHTER]")
+            trans.append("M: [BREATHING]")
+            files = {
+                os.path.join(emo_dir, f"{dialog}.txt"): emo,
+                os.path.join(trans_dir, f"{dialog}.txt"): trans,
+                os.path.join(emo_dir, "Categorical", f"{dialog}_e2_cat.txt"): (
+                    cat
+                ),
+                os.path.join(emo_dir, "Attribute", f"{dialog}_e3_atr.txt"): (
+                    atr
+                ),
+                os.path.join(
+                    emo_dir, "Self-evaluation", f"{dialog}_self.txt"
+                ): atr,
+            }
+            for path, lines in files.items():
+                with open(path, "w", encoding="utf-8") as fout:
+                    fout.write("\n".join(lines) + "\n")
+    return release
+
+
+# ESD: encodings of the transcript files and the Mandarin emotion words.
+FAKE_ESD_ENCODINGS = {
+    **dict.fromkeys(("0001", "0002", "0004", "0005", "0009"), "gb2312"),
+    **dict.fromkeys(
+        ("0003", "0006", "0007", "0008", "0010", "0012", "0013", "0014")
+        + ("0018", "0019"),
+        "utf-16",
+    ),
+    **dict.fromkeys(("0011", "0015", "0020"), "utf-8"),
+    **dict.fromkeys(("0016", "0017"), "latin-1"),
+}
+FAKE_ESD_EMOTIONS = ("Neutral", "Angry", "Happy", "Sad", "Surprise")
+FAKE_ESD_ZH_WORDS = ("中立", "生气", "快乐", "伤心", "惊喜")
+
+
+def fake_esd_transcript(spk_id, number):
+    """The transcript text of utterance ``number`` of a fake ESD speaker.
+
+    Mandarin speakers (0001-0010) get Chinese text, speakers 0016/0017
+    (latin-1 files) a word with an accent, the others plain English.
+
+    Arguments
+    ---------
+    spk_id : str
+        Four-digit speaker id.
+    number : int
+        Utterance number.
+
+    Returns
+    -------
+    str
+        The text.
+    """
+    if int(spk_id) <= 10:
+        return f"打远一看，它们的确很是美丽{number}。"
+    if FAKE_ESD_ENCODINGS[spk_id] == "latin-1":
+        return f"The café opens at {number}, she said."
+    return f"Sentence {number}, for the test."
+
+
+def make_fake_esd(
+    root,
+    speakers=("0001", "0012", "0016"),
+    utts_per_emotion=60,
+    layouts=None,
+    corrupt_speakers=(),
+    duration=0.1,
+    seed=0,
+):
+    """Builds a tiny tree in the layout of ESD's ``Emotion Speech Dataset``.
+
+    For every speaker: ``<spk>/<spk>.txt`` (``id<TAB>text<TAB>emotion`` in
+    the speaker's real encoding, Chinese emotion words for Mandarin
+    speakers, the line of utterance 2 separated by spaces instead of tabs)
+    and ``<Emotion>/`` folders of 16 kHz noise wavs. Utterance numbers follow
+    the ESD rule (emotion ``e`` holds ``350 e + 1 ... 350 e + k``), so
+    ``utts_per_emotion`` files per emotion. Layout "A" puts the wavs in
+    ``evaluation`` (first 20), ``test`` (next 30) and ``train`` (rest)
+    subfolders; layout "B" is flat.
+
+    Arguments
+    ---------
+    root : str or path
+        Folder in which ``Emotion Speech Dataset`` is created.
+    speakers : tuple of str
+        Speaker ids (0001-0020).
+    utts_per_emotion : int
+        Wavs per speaker and emotion (at most 350).
+    layouts : dict, optional
+        Speaker -> "A" or "B"; by default the speakers alternate A, B, A...
+    corrupt_speakers : tuple of str
+        Speakers whose transcript line of utterance 3 is corrupted (bytes
+        that do not decode; for latin-1 files, which decode anything, the
+        line loses its id): one bad line each, utterance 3 left without
+        transcript.
+    duration : float
+        Seconds per wav.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the ``Emotion Speech Dataset`` folder.
+    """
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    dataset = os.path.join(str(root), "Emotion Speech Dataset")
+    layouts = layouts or {spk: "AB"[i % 2] for i, spk in enumerate(speakers)}
+    samples = round(duration * 16000)
+    for spk in speakers:
+        spk_dir = os.path.join(dataset, spk)
+        encoding = FAKE_ESD_ENCODINGS[spk]
+        mandarin = int(spk) <= 10
+        lines = []
+        for e, emotion in enumerate(FAKE_ESD_EMOTIONS):
+            word = FAKE_ESD_ZH_WORDS[e] if mandarin else emotion
+            for k in range(utts_per_emotion):
+                number = 350 * e + k + 1
+                utt_id = f"{spk}_{number:06d}"
+                text = fake_esd_transcript(spk, number)
+                sep = " " if number == 2 else "\t"
+                line = f"{utt_id}{sep}{text}{sep}{word}"
+                if number == 3 and spk in corrupt_speakers:
+                    if encoding == "latin-1":
+                        line = f"\t{text}\t{word}"
+                    elif encoding == "utf-16":
+                        line = f"{utt_id}\t\ud800{text}\t{word}"
+                    else:
+                        line = f"{utt_id}\t\udcff\udcfe{text}\t{word}"
+                lines.append(line)
+                if layouts[spk] == "A":
+                    folder = "train"
+                    if k < 50:
+                        folder = "evaluation" if k < 20 else "test"
+                    wav_dir = os.path.join(spk_dir, emotion, folder)
+                else:
+                    wav_dir = os.path.join(spk_dir, emotion)
+                os.makedirs(wav_dir, exist_ok=True)
+                noise = 0.1 * rng.standard_normal(samples)
+                sf.write(
+                    os.path.join(wav_dir, f"{utt_id}.wav"),
+                    noise.astype("float32"),
+                    16000,
+                    subtype="PCM_16",
+                )
+        text = "\n".join(lines) + "\n"
+        if encoding == "utf-16":
+            # A lone surrogate is written as its raw (undecodable) code unit.
+            raw = text.encode("utf-16", errors="surrogatepass")
+        else:
+            # Lone low surrogates \udcXX become the raw bytes 0xXX.
+            raw = text.encode(encoding, errors="surrogateescape")
+        with open(os.path.join(spk_dir, f"{spk}.txt"), "wb") as fout:
+            fout.write(raw)
+    return dataset
+
+
+# Expresso: the fake tree of make_fake_expresso. Read files:
+# (speaker, style folder, base|longform, file name, seconds).
+FAKE_EXPRESSO_READ = [
+    ("ex01", "happy", "base", "ex01_happy_00001", 2.0),
+    ("ex01", "happy", "base", "ex01_happy_00002", 1.5),
+    ("ex02", "sad", "base", "ex02_sad_00001", 2.0),
+    ("ex01", "default", "base", "ex01_default_emphasis_00001", 2.5),
+    ("ex02", "whisper", "base", "ex02_whisper_00003", 1.2),
+    ("ex03", "confused", "base", "ex03_confused_00001", 1.0),
+    ("ex02", "default", "longform", "ex02_default_00001", 25.0),
+    ("ex01", "narration", "longform", "ex01_narration_00001", 12.0),
+]
+# Stereo dialogues: (speaker pair, style folder, file name, seconds).
+FAKE_EXPRESSO_CONVERSATIONAL = [
+    ("ex01-ex02", "angry", "ex01-ex02_angry_001", 25.0),
+    ("ex03-ex04", "sad-sympathetic", "ex03-ex04_sad-sympathetic_002", 24.0),
+]
+# Split-file entries (name, bounds or None); ex03_confused_00001 is in none.
+FAKE_EXPRESSO_SPLITS = {
+    "train": [
+        ("ex01_happy_00001", None),
+        ("ex01_default_emphasis_00001", None),
+        ("ex02_whisper_00003", None),
+        ("ex02_default_00001", "(,12.0s)"),
+        ("ex01_narration_00001", None),
+        ("ex01-ex02_angry_001", "(16.0s,)"),
+        ("ex03-ex04_sad-sympathetic_002", None),
+    ],
+    "dev": [
+        ("ex01_happy_00002", None),
+        ("ex01-ex02_angry_001", "(,8.0s)"),
+    ],
+    "test": [
+        ("ex02_sad_00001", None),
+        ("ex02_default_00001", "(12.0s,)"),
+        ("ex01-ex02_angry_001", "(8.0s,16.0s)"),
+    ],
+}
+# Voice-activity segments (seconds) per dialogue and channel (1 = left).
+FAKE_EXPRESSO_VAD = {
+    ("ex01-ex02_angry_001", 1): [
+        (0.5, 3.0),
+        (3.5, 6.0),
+        (7.0, 9.5),
+        (10.0, 10.6),
+        (12.0, 23.5),
+    ],
+    ("ex01-ex02_angry_001", 2): [(1.0, 1.6), (16.5, 17.2), (18.0, 24.9)],
+    ("ex03-ex04_sad-sympathetic_002", 1): [(0.0, 22.0)],
+    ("ex03-ex04_sad-sympathetic_002", 2): [
+        (2.0, 2.5),
+        (6.0, 6.4),
+        (20.0, 21.5),
+    ],
+}
+FAKE_EXPRESSO_TRANSCRIPTS = {
+    "ex01_happy_00001": "What a lovely morning it is.",
+    "ex01_happy_00002": "We won the game!",
+    "ex02_sad_00001": "I lost my keys again.",
+    "ex01_default_emphasis_00001": "I said the RED one, not the blue one.",
+    "ex02_whisper_00003": "Keep quiet, they are sleeping.",
+    "ex03_confused_00001": "Wait, which way is north?",
+    "ex02_default_00001": "Once upon a time there was a long story.",
+    "ex01_narration_00001": "Chapter one. The house stood on a hill.",
+}
+
+
+def make_fake_expresso(root, sample_rate=48000, seed=0):
+    """Builds a tiny tree in the layout of the Expresso ``expresso`` folder.
+
+    ``expresso/`` holds ``read_transcriptions.txt`` (``name<TAB>text``),
+    ``VAD_segments.txt`` (``name/channel1<TAB>(a, b) (c, d)``),
+    ``splits/{train,dev,test}.txt`` (a ``#`` comment line, then ``name`` or
+    ``name<TAB>(start,end)`` entries with optional bounds; see
+    ``FAKE_EXPRESSO_SPLITS``) and 16-bit wavs of low-amplitude noise:
+    the mono read files of ``FAKE_EXPRESSO_READ`` under
+    ``audio_48khz/read/{spk}/{style}/{base|longform}/`` and the stereo
+    dialogues of ``FAKE_EXPRESSO_CONVERSATIONAL`` under
+    ``audio_48khz/conversational/{spkL-spkR}/{styles}/`` (the left channel
+    has about half the amplitude of the right one, so a test can tell them
+    apart).
+
+    With the default 19 evaluation styles, min 1 s, max 10 s and max gap 2 s
+    of ``prepare_expresso`` the tree gives 11 train, 2 valid and 4 test
+    items; skipped: 1 file in no split (ex03_confused_00001), 1 unselected
+    style (narration, 2 more train chunks with ``styles="all"``) and 3 VAD
+    pieces shorter than 1 s.
+
+    Arguments
+    ---------
+    root : str or os.PathLike
+        Folder in which ``expresso/`` is created.
+    sample_rate : int
+        Sample rate of the wavs.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``expresso`` folder (the ``data_folder`` of the recipe).
+    """
+    import pathlib
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    data = pathlib.Path(root) / "expresso"
+    audio = data / "audio_48khz"
+
+    def noise(seconds, channels, scale):
+        frames = int(round(seconds * sample_rate))
+        wav = rng.normal(0.0, scale, size=(frames, channels))
+        return np.clip(wav, -0.5, 0.5).astype(np.float32)
+
+    for spk, style, subset, name, seconds in FAKE_EXPRESSO_READ:
+        folder = audio / "read" / spk / style / subset
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(
+            folder / f"{name}.wav",
+            noise(seconds, 1, 0.02)[:, 0],
+            sample_rate,
+            subtype="PCM_16",
+        )
+    for pair, styles, name, seconds in FAKE_EXPRESSO_CONVERSATIONAL:
+        folder = audio / "conversational" / pair / styles
+        folder.mkdir(parents=True, exist_ok=True)
+        wav = noise(seconds, 2, 0.02)
+        wav[:, 0] *= 0.5
+        sf.write(folder / f"{name}.wav", wav, sample_rate, subtype="PCM_16")
+
+    splits = data / "splits"
+    splits.mkdir(parents=True, exist_ok=True)
+    for split, entries in FAKE_EXPRESSO_SPLITS.items():
+        lines = [f"# Expresso {split} split: name<TAB>(start,end) optional"]
+        for name, bounds in entries:
+            lines.append(name if bounds is None else f"{name}\t{bounds}")
+        (splits / f"{split}.txt").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
+    vad_lines = []
+    for (name, channel), segments in FAKE_EXPRESSO_VAD.items():
+        spans = " ".join(f"({a}, {b})" for a, b in segments)
+        vad_lines.append(f"{name}/channel{channel}\t{spans}")
+    (data / "VAD_segments.txt").write_text(
+        "\n".join(vad_lines) + "\n", encoding="utf-8"
+    )
+    (data / "read_transcriptions.txt").write_text(
+        "".join(
+            f"{name}\t{text}\n"
+            for name, text in FAKE_EXPRESSO_TRANSCRIPTS.items()
+        ),
+        encoding="utf-8",
+    )
+    return data
