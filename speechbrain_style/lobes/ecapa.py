@@ -96,6 +96,8 @@ class ECAPASpeechEncoder(FreezableLobe):
         right_frames=0,
         deltas=False,
         freeze=False,
+        pretrained_source=None,
+        savedir=None,
     ):
         super().__init__()
         channels, kernel_sizes, dilations = (
@@ -126,6 +128,9 @@ class ECAPASpeechEncoder(FreezableLobe):
             "right_frames": right_frames,
             "deltas": deltas,
             "freeze": freeze,
+            # Pretrained weights end up in the module's state dict (and so in
+            # every checkpoint): an exported model must not fetch them again.
+            "pretrained_source": None,
         }
         context = left_frames > 0 or right_frames > 0
         self.compute_features = Fbank(
@@ -150,9 +155,54 @@ class ECAPASpeechEncoder(FreezableLobe):
             attention_channels=attention_channels,
         )
         self.output_size = lin_neurons
+        if pretrained_source is not None:
+            self.load_pretrained(pretrained_source, savedir)
         self.freeze = freeze
         if freeze:
             self._freeze_parameters()
+
+    def load_pretrained(self, source, savedir=None):
+        """Loads a SpeechBrain speaker model's ``embedding_model.ckpt``.
+
+        Uses SpeechBrain's ``Pretrainer``, so ``source`` is a hub id such as
+        ``speechbrain/spkrec-ecapa-voxceleb`` (network needed once) or a
+        local folder with that layout (offline). The sizes of this lobe must
+        match the checkpoint (for spkrec-ecapa-voxceleb: n_mels 80, channels
+        [1024, 1024, 1024, 1024, 3072], lin_neurons 192; see
+        ``hparams/speech/ecapa_voxceleb.yaml``).
+
+        Arguments
+        ---------
+        source : str
+            Hub id or local folder.
+        savedir : str, optional
+            Where fetched files are collected (default: a temporary folder
+            for hub ids; the folder itself for local sources).
+        """
+        import os
+        import tempfile
+
+        from speechbrain.utils.parameter_transfer import Pretrainer
+
+        local = os.path.isdir(source) or os.path.isabs(source)
+        local = local or source.startswith(".")
+        ckpt = os.path.join(source, "embedding_model.ckpt")
+        if local and not os.path.isfile(ckpt):
+            raise FileNotFoundError(
+                f"{ckpt} does not exist: pretrained_source must be a hub id "
+                "or a folder with a SpeechBrain speaker model's "
+                "embedding_model.ckpt"
+            )
+        if savedir is None:
+            savedir = source if local else tempfile.mkdtemp()
+        pretrainer = Pretrainer(
+            collect_in=savedir,
+            loadables={"embedding_model": self.embedding_model},
+            paths={"embedding_model": f"{source}/embedding_model.ckpt"},
+        )
+        pretrainer.collect_files()
+        pretrainer.load_collected()
+        logger.info("Loaded pretrained ECAPA-TDNN weights from %s", source)
 
     def forward(self, wavs, lens=None):
         """Computes one embedding per waveform.

@@ -128,3 +128,26 @@ def test_bad_arguments():
         encoder(torch.randn(4000))
     with pytest.raises(ValueError, match="lens"):
         encoder(torch.randn(2, 4000), torch.ones(3))
+
+
+def test_pretrained_speaker_model_folder_loads_offline(tmp_path):
+    """A local folder in the spkrec-ecapa-voxceleb layout loads through
+    SpeechBrain's Pretrainer into the lobe's embedding model."""
+    from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN
+
+    from speechbrain_style.lobes import ECAPASpeechEncoder
+
+    torch.manual_seed(3)
+    sizes = {"channels": [16, 16, 16, 16, 48], "lin_neurons": 8}
+    reference = ECAPA_TDNN(40, **sizes)
+    torch.save(reference.state_dict(), tmp_path / "embedding_model.ckpt")
+    encoder = ECAPASpeechEncoder(
+        n_mels=40, pretrained_source=str(tmp_path), **sizes
+    )
+    for name, value in reference.state_dict().items():
+        assert torch.equal(encoder.embedding_model.state_dict()[name], value)
+    assert encoder.init_kwargs["pretrained_source"] is None
+    with pytest.raises(Exception, match="embedding_model.ckpt"):
+        ECAPASpeechEncoder(
+            n_mels=40, pretrained_source=str(tmp_path / "missing"), **sizes
+        )
