@@ -4,8 +4,8 @@ Subcommands::
 
     speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
     speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
-    speechbrain-style search --model DIR --index I [-k 10] [--json] "query"
-                             [-q "another query" ...]
+    speechbrain-style search --model DIR --index I [-k 10] [--json]
+                             [--fusion N] "query" [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
 
 Authors
@@ -106,8 +106,13 @@ def cmd_search(args):
         if not sep:
             raise SystemExit(f"--filter expects FIELD=VALUE, got '{pair}'")
         filters.setdefault(key, []).append(value)
+    if args.fusion is not None and args.fusion < 1:
+        raise SystemExit(f"error: --fusion must be >= 1, got {args.fusion}")
     all_hits = index.search(
-        model.encode_text(queries), k=args.k, filters=filters or None
+        model.encode_text(queries),
+        k=args.k,
+        filters=filters or None,
+        fusion_n=args.fusion,
     )
     fields = args.fields.split(",") if args.fields else []
     for query, hits in zip(queries, all_hits, strict=True):
@@ -210,6 +215,14 @@ def build_parser():
         action="append",
         metavar="FIELD=VALUE",
         help="keep items whose metadata FIELD equals VALUE (repeatable)",
+    )
+    p_search.add_argument(
+        "--fusion",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cross-modal fusion: search with the similarity-weighted mean "
+        "of the query's N nearest index items (the paper uses N=10)",
     )
     p_search.add_argument(
         "--fields",

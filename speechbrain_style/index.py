@@ -537,7 +537,14 @@ class StyleIndex:
             )
         return mask
 
-    def search(self, query_embs, k=10, filters=None):
+    def search(
+        self,
+        query_embs,
+        k=10,
+        filters=None,
+        fusion_n=None,
+        fusion_weighting="similarity",
+    ):
         """Returns the k items most cosine-similar to each query.
 
         Arguments
@@ -549,12 +556,30 @@ class StyleIndex:
             Hits per query (fewer if fewer items pass the filters).
         filters : dict, optional
             Metadata filters, see :meth:`filter_mask`.
+        fusion_n : int, optional
+            Cross-modal fusion (see :mod:`speechbrain_style.fusion`): each
+            query is first replaced by the weighted average of its
+            ``fusion_n`` nearest index embeddings (among the items that pass
+            the filters), L2-normalised, and that fused query is searched.
+            Scores are then similarities to the fused query.
+        fusion_weighting : str
+            ``"similarity"`` (default) or ``"uniform"`` fusion weights.
 
         Returns
         -------
         list of list of dict
             For each query, hits in decreasing score order, each
             ``{"id", "wav", "score", "rank", "metadata"}`` (rank from 1).
+
+        Example
+        -------
+        >>> index = StyleIndex(
+        ...     torch.tensor([[1.0, 0.0], [0.0, 1.0]]),
+        ...     [{"id": "a", "wav": "a.wav"}, {"id": "b", "wav": "b.wav"}],
+        ... )
+        >>> hits = index.search([0.6, 0.8], k=2, fusion_n=2)[0]
+        >>> [(hit["id"], round(hit["score"], 2)) for hit in hits]
+        [('b', 0.8), ('a', 0.6)]
         """
         queries = torch.as_tensor(query_embs, dtype=torch.float32)
         queries = queries.detach().cpu()
@@ -574,6 +599,8 @@ class StyleIndex:
             raise ValueError("query_embs contain an all-zero query")
         queries = queries / norms
         mask = self.filter_mask(filters)
+        if fusion_n is not None:
+            queries = self._fuse(queries, fusion_n, fusion_weighting, mask)
         scores, indices = self.backend.search(queries, k, mask)
         results = []
         for query_scores, query_indices in zip(
@@ -595,6 +622,24 @@ class StyleIndex:
                 )
             results.append(hits)
         return results
+
+    def _fuse(self, queries, fusion_n, weighting, mask):
+        """Fused queries over the index's own (filtered) embeddings."""
+        from speechbrain_style.fusion import _check_weighting, fuse_neighbours
+
+        _check_weighting(weighting, None)
+        if (
+            isinstance(fusion_n, bool)
+            or not isinstance(fusion_n, numbers.Integral)
+            or fusion_n < 1
+        ):
+            raise ValueError(
+                f"fusion_n must be a positive int, got {fusion_n!r}"
+            )
+        similarities, indices = self.backend.search(queries, fusion_n, mask)
+        return fuse_neighbours(
+            queries, self._embeddings, similarities, indices, weighting
+        )
 
 
 def _read_json(path):

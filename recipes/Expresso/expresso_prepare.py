@@ -47,6 +47,8 @@ from collections import Counter, defaultdict
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.style_prompts import EXPRESSO_STYLES
+
 logger = get_logger(__name__)
 
 SPEAKERS = ("ex01", "ex02", "ex03", "ex04")
@@ -67,33 +69,8 @@ READ_STYLES = (
     "narration",
 )
 
-CONVERSATIONAL_STYLES = (
-    "angry",
-    "animal",
-    "animaldir",
-    "awe",
-    "bored",
-    "calm",
-    "child",
-    "childdir",
-    "confused",
-    "default",
-    "desire",
-    "disgusted",
-    "enunciated",
-    "fast",
-    "fearful",
-    "happy",
-    "laughing",
-    "narration",
-    "nonverbal",
-    "projected",
-    "sad",
-    "sarcastic",
-    "sleepy",
-    "sympathetic",
-    "whisper",
-)
+# Every conversational style of Expresso (the prompt banks cover them all).
+CONVERSATIONAL_STYLES = EXPRESSO_STYLES
 
 ALL_STYLES = tuple(sorted(set(READ_STYLES) | set(CONVERSATIONAL_STYLES)))
 
