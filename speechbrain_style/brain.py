@@ -123,7 +123,11 @@ class StyleRetrievalBrain(sb.core.Brain):
                     text_labels=text_labels,
                     gather=stage == sb.Stage.TRAIN,
                 )
-        return loss + self.auxiliary_losses(speech[-1], text[-1], batch, stage)
+        if stage == sb.Stage.TRAIN:
+            loss = loss + self.auxiliary_losses(
+                speech[-1], text[-1], batch, stage
+            )
+        return loss
 
     def _auxiliary_active(self, name):
         """Whether auxiliary loss ``name`` has a module, a weight and has
@@ -147,8 +151,14 @@ class StyleRetrievalBrain(sb.core.Brain):
           speech (1) from text (0) embeddings; through the reversed gradient
           the encoders learn to make the two modalities indistinguishable.
 
-        Each starts at ``<name>_start_epoch`` (default 1). Both are off
-        when their module is absent from ``modules``.
+        * ``speaker_aam`` (module, e.g. ``speechbrain_style.speaker.
+          AAMSpeakerLoss``) + ``speaker_aam_weight``: additive angular margin
+          speaker classification of the speech embedding against
+          ``batch.speaker_index`` (the speaker-text paper's L_spk).
+
+        Each starts at ``<name>_start_epoch`` (default 1) and is off when
+        its module is absent from ``modules``. They apply to training
+        batches only (validation reports the contrastive loss).
 
         Arguments
         ---------
@@ -187,6 +197,15 @@ class StyleRetrievalBrain(sb.core.Brain):
                 torch.nn.functional.binary_cross_entropy_with_logits(
                     logits, targets
                 )
+            )
+        if self._auxiliary_active("speaker_aam"):
+            targets = (
+                torch.as_tensor(_data(batch.speaker_index), device=self.device)
+                .long()
+                .view(-1)
+            )
+            total = total + self.hparams.speaker_aam_weight * (
+                self.modules.speaker_aam(speech.float(), targets)
             )
         return total
 

@@ -336,7 +336,10 @@ def format_table(results, title=""):
     Arguments
     ---------
     results : dict
-        Output of ``RetrievalEvaluator.evaluate``.
+        Output of ``RetrievalEvaluator.evaluate`` (or of an evaluator with
+        the same structure; ``results["columns"]`` may give the columns as
+        ``(key, header)`` pairs, ``results["note"]`` the closing note, and
+        ``results["mean_row"] = False`` drops the "mean" row).
     title : str
         Printed above each bank's table.
 
@@ -345,37 +348,42 @@ def format_table(results, title=""):
     str
         One table per prompt bank: a row per field and a "mean" row.
     """
+    columns = results.get("columns", TABLE_COLUMNS)
     lines = []
     for bank, per_field in results["fields"].items():
-        rows = []
-        for field, res in per_field.items():
-            rows.append((field, _flatten_field(res)))
-        rows.append(("mean", results["summary"][bank]))
+        rows = [
+            (field, _flatten_field(res)) for field, res in per_field.items()
+        ]
+        if results.get("mean_row", True):
+            rows.append(("mean", results["summary"][bank]))
         lines.append(f"{title}prompt bank: {bank}".strip())
         header = f"{'field':<12}" + "".join(
-            f"{name:>10}" for _, name in TABLE_COLUMNS
+            f"{name:>12}" for _, name in columns
         )
         lines.append(header)
         lines.append("-" * len(header))
         for name, flat in rows:
             cells = "".join(
-                f"{flat[key]:>10.4f}" if key in flat else f"{'-':>10}"
-                for key, _ in TABLE_COLUMNS
+                f"{flat[key]:>12.4f}" if key in flat else f"{'-':>12}"
+                for key, _ in columns
             )
             lines.append(f"{name:<12}{cells}")
         lines.append("")
-    lines.append(
-        "T>S: text->speech over the whole test set (class prompt "
-        "ensembles as queries); S>T: speech->text over the class queries; "
-        "Trial: 1 positive + 400 distractors per trial (chance R@1 = 1/401)."
-    )
+    lines.append(results.get("note", TABLE_NOTE))
     return "\n".join(lines)
+
+
+TABLE_NOTE = (
+    "T>S: text->speech over the whole test set (class prompt "
+    "ensembles as queries); S>T: speech->text over the class queries; "
+    "Trial: 1 positive + 400 distractors per trial (chance R@1 = 1/401)."
+)
 
 
 def _flatten_field(res):
     flat = {}
     for direction in DIRECTIONS:
-        for key, value in res[direction].items():
+        for key, value in res.get(direction, {}).items():
             flat[f"{direction}_{key}"] = value
     if "trials" in res:
         for key, value in res["trials"]["average"].items():
@@ -456,8 +464,8 @@ def plot_per_class(results, field, path, max_classes=30):
     banks = [b for b in results["fields"] if field in results["fields"][b]]
     if not banks:
         return False
-    classes = results["fields"][banks[0]][field]["classes"]
-    if len(classes) > max_classes:
+    classes = results["fields"][banks[0]][field].get("classes")
+    if not classes or len(classes) > max_classes:
         return False
     plt = _pyplot()
     if plt is None:

@@ -170,8 +170,6 @@ def fuse_neighbours(
         return queries.clone()
     weights = neighbour_weights(similarities, weighting, temperature)
     fused = (weights.unsqueeze(2) * reference[indices]).sum(dim=1)
-    if alpha > 0:
-        fused = (1.0 - alpha) * fused + alpha * queries
     norms = fused.norm(dim=1, keepdim=True)
     degenerate = norms.squeeze(1) <= 1e-6
     if degenerate.any():
@@ -179,9 +177,13 @@ def fuse_neighbours(
             "%d fused queries cancel out to zero; using the original ones",
             int(degenerate.sum()),
         )
-    return torch.where(
+    fused = torch.where(
         degenerate.unsqueeze(1), queries, fused / norms.clamp(min=1e-6)
     )
+    if alpha > 0:
+        fused = (1.0 - alpha) * fused + alpha * queries
+        fused = fused / fused.norm(dim=1, keepdim=True).clamp(min=1e-6)
+    return fused
 
 
 def fuse_queries(

@@ -229,3 +229,87 @@ def run_categorical_recipe(argv, prepare, prepare_keys=()):
         datasets,
         description_bank=style_description_bank(hparams["classes"]),
     )
+
+
+def speaker_dataio_prep(hparams, description_fields):
+    """Train/valid/test datasets of a speaker-text retrieval corpus.
+
+    Every utterance gets its speaker's index (training speakers first, so
+    that a speaker classifier sized ``num_train_speakers`` covers them) as
+    ``style_labels`` / ``speaker_index`` (same-speaker pairs are positives
+    for the label-aware loss), and, outside the test set, one random
+    description of its speaker per step.
+
+    Arguments
+    ---------
+    hparams : dict
+        Needs ``{train,valid,test}_annotation``, ``data_folder``,
+        ``sample_rate``, ``crop_seconds``, ``num_train_speakers`` and the
+        ``retrieval_evaluator`` (its fields are output for evaluation).
+    description_fields : tuple of str
+        Manifest fields the descriptions use, ``spk_id`` first.
+
+    Returns
+    -------
+    dict
+        ``{"train": ..., "valid": ..., "test": ...}`` DynamicItemDatasets.
+    """
+    import torch
+
+    from speechbrain_style.speaker_prompts import (
+        SpeakerDescriber,
+        make_speaker_description_pipeline,
+    )
+
+    data = {
+        split: load_manifest(
+            hparams[f"{split}_annotation"],
+            required_keys=("wav", *description_fields),
+            replacements={"data_root": hparams["data_folder"]},
+        )
+        for split in SPLITS
+    }
+    train_speakers = sorted({it["spk_id"] for it in data["train"].values()})
+    if len(train_speakers) > hparams["num_train_speakers"]:
+        raise ValueError(
+            f"{len(train_speakers)} training speakers but "
+            f"num_train_speakers is {hparams['num_train_speakers']}"
+        )
+    others = sorted(
+        {it["spk_id"] for split in SPLITS for it in data[split].values()}
+        - set(train_speakers)
+    )
+    speaker_index = {s: i for i, s in enumerate(train_speakers + others)}
+
+    @sb.utils.data_pipeline.takes("spk_id")
+    @sb.utils.data_pipeline.provides("style_labels", "speaker_index")
+    def speaker_pipeline(spk_id):
+        yield torch.LongTensor([speaker_index[spk_id]])
+        yield speaker_index[spk_id]
+
+    description_pipeline = make_speaker_description_pipeline(
+        SpeakerDescriber(bank="train"),
+        fields=description_fields,
+        speaker_index=speaker_index,
+    )
+    eval_fields = list(hparams["retrieval_evaluator"].fields)
+    datasets = {}
+    for split, items in data.items():
+        train = split == "train"
+        audio_pipeline = make_audio_pipeline(
+            sample_rate=hparams["sample_rate"],
+            crop_seconds=hparams["crop_seconds"] if train else None,
+            train=train,
+        )
+        keys = ["id", "sig", "style_labels", "speaker_index", *eval_fields]
+        dynamic_items = [audio_pipeline, speaker_pipeline]
+        if split != "test":
+            dynamic_items.append(description_pipeline)
+            keys += ["description", "description_labels"]
+        dataset = sb.dataio.dataset.DynamicItemDataset(
+            items, dynamic_items=dynamic_items, output_keys=sorted(set(keys))
+        )
+        if not train and any("duration" in it for it in items.values()):
+            dataset = dataset.filtered_sorted(sort_key="duration")
+        datasets[split] = dataset
+    return datasets

@@ -410,3 +410,55 @@ def build_tiny_emotion2vec(out_dir, seed=0, **conf_kwargs):
     save_emotion2vec(model, out_dir)
     logger.info("Wrote a tiny emotion2vec to %s", out_dir)
     return out_dir
+
+
+def build_tiny_speaker_model(
+    out_dir, n_mels=40, channels=(16, 16, 16, 16, 48), lin_neurons=16, seed=0
+):
+    """A tiny folder in the layout of SpeechBrain's speaker models.
+
+    ``embedding_model.ckpt`` holds a randomly initialised ``ECAPA_TDNN``
+    state dict, as ``speechbrain/spkrec-ecapa-voxceleb`` does, so that
+    ``ECAPASpeechEncoder(pretrained_source=out_dir, ...)`` loads it through
+    SpeechBrain's Pretrainer like the real model.
+
+    Arguments
+    ---------
+    out_dir : str
+        Output folder (created).
+    n_mels : int
+        Input size of the model.
+    channels : sequence of int
+        ECAPA-TDNN channels.
+    lin_neurons : int
+        Embedding size.
+    seed : int
+        Seed of the weights.
+
+    Returns
+    -------
+    str
+        ``out_dir``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = build_tiny_speaker_model(tempfile.mkdtemp())
+    >>> sorted(os.listdir(folder))
+    ['embedding_model.ckpt']
+    """
+    from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN
+
+    os.makedirs(out_dir, exist_ok=True)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = ECAPA_TDNN(
+            n_mels, channels=list(channels), lin_neurons=lin_neurons
+        )
+    finally:
+        torch.random.set_rng_state(generator_state)
+    torch.save(
+        model.state_dict(), os.path.join(out_dir, "embedding_model.ckpt")
+    )
+    return out_dir

@@ -427,3 +427,93 @@ def make_fake_expresso(root, sample_rate=48000, seed=0):
         encoding="utf-8",
     )
     return data
+
+
+# VoxCeleb1: lines of vox1_meta.csv as in the real file (tab-separated,
+# some with trailing or extra spaces); id10003 has no audio.
+FAKE_VOXCELEB_META_LINES = (
+    "VoxCeleb1 ID\tVGGFace1 ID\tGender\tNationality\tSet",
+    "id10001\tA.J._Buckley\tm\tIreland\tdev",
+    "id10002\tA.R._Rahman\tm\tIndia\tdev ",
+    "id10003\tAamir_Khan\tm\tIndia\tdev",
+    "id10006\tAbbie_Cornish\tf\tAustralia \tdev  ",
+    "id10270\tEartha_Kitt\tf\tUSA\ttest",
+    "id10271\tEd_Westwick\tm\t UK\ttest\t",
+)
+FAKE_VOXCELEB_SPEAKERS = ("id10001", "id10002", "id10006", "id10270", "id10271")
+# Speaker folder with audio but no metadata line.
+FAKE_VOXCELEB_ORPHAN = "id10999"
+FAKE_VOXCELEB_VIDEOS = (
+    "1zcIwhmdeo4",
+    "7w0IBEWc9Qw",
+    "-2ZqV_Lmw4c",
+    "Y8hIVOBuels",
+)
+
+
+def make_fake_voxceleb(
+    root,
+    speakers=FAKE_VOXCELEB_SPEAKERS,
+    videos_per_speaker=2,
+    utts_per_video=2,
+    orphan=True,
+    seed=0,
+):
+    """Builds a tiny tree in the layout of VoxCeleb1.
+
+    ``vox1_meta.csv`` holds ``FAKE_VOXCELEB_META_LINES`` (header, 4 dev
+    and 2 test speakers; id10003 has no audio) and
+    ``wav/<spk>/<video>/<nnnnn>.wav`` holds 16 kHz noise for ``speakers``
+    (files are numbered from 00001 in every video, as in the real data;
+    file n lasts ``0.2 + 0.05 * (n - 1)`` s), plus, with
+    ``orphan``, one wav of ``FAKE_VOXCELEB_ORPHAN``, a speaker missing from
+    the metadata.
+
+    Arguments
+    ---------
+    root : str or path
+        Folder to create (the VoxCeleb1 data_folder).
+    speakers : tuple of str
+        Speakers to give audio to.
+    videos_per_speaker : int
+        Videos per speaker (at most 4).
+    utts_per_video : int
+        Utterances per video.
+    orphan : bool
+        Whether to add the speaker without metadata.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the data folder.
+    """
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    wav_root = os.path.join(root, "wav")
+    layout = dict.fromkeys(speakers, FAKE_VOXCELEB_VIDEOS[:videos_per_speaker])
+    if orphan:
+        layout[FAKE_VOXCELEB_ORPHAN] = FAKE_VOXCELEB_VIDEOS[:1]
+    for spk, videos in layout.items():
+        for video in videos:
+            folder = os.path.join(wav_root, spk, video)
+            os.makedirs(folder, exist_ok=True)
+            count = 1 if spk == FAKE_VOXCELEB_ORPHAN else utts_per_video
+            for number in range(1, count + 1):
+                seconds = 0.2 + 0.05 * (number - 1)
+                wav = 0.05 * rng.standard_normal(int(seconds * 16000))
+                sf.write(
+                    os.path.join(folder, f"{number:05d}.wav"),
+                    wav,
+                    16000,
+                    subtype="PCM_16",
+                )
+    with open(os.path.join(root, "vox1_meta.csv"), "w", encoding="utf-8") as f:
+        f.write("\n".join(FAKE_VOXCELEB_META_LINES) + "\n")
+    return root
