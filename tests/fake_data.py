@@ -517,3 +517,126 @@ def make_fake_voxceleb(
     with open(os.path.join(root, "vox1_meta.csv"), "w", encoding="utf-8") as f:
         f.write("\n".join(FAKE_VOXCELEB_META_LINES) + "\n")
     return root
+
+
+# MSP-Podcast: the rows of the fake consensus label file, in the real
+# column order FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,
+# Split_Set (A/V/D on 1-7). The j-th row's wav lasts 0.2 + 0.05 j s.
+FAKE_MSP_PODCAST_ROWS = (
+    ("MSP-PODCAST_0001_0008.wav", "N", 3.2, 4.0, 3.4, "127", "Male", "Train"),
+    ("MSP-PODCAST_0001_0011.wav", "H", 5.2, 6.0, 4.8, "127", "Male", "Train"),
+    (
+        "MSP-PODCAST_0002_0003.wav",
+        "A",
+        6.4,
+        1.8,
+        5.6,
+        "Unknown",
+        "Unknown",
+        "Train",
+    ),
+    ("MSP-PODCAST_0003_0015.wav", "S", 2.0, 2.2, 2.6, "311", "Female", "Train"),
+    (
+        "MSP-PODCAST_0004_0001.wav",
+        "X",
+        4.0,
+        4.0,
+        4.0,
+        "311",
+        "Female",
+        "Development",
+    ),
+    (
+        "MSP-PODCAST_0004_0002.wav",
+        "U",
+        5.8,
+        4.6,
+        4.2,
+        "45",
+        "Female",
+        "Development",
+    ),
+    ("MSP-PODCAST_0005_0001.wav", "F", 5.0, 2.4, 2.2, "512", "Male", "Test1"),
+    ("MSP-PODCAST_0005_0002.wav", "D", 4.4, 2.0, 4.6, "512", "Male", "Test1"),
+    ("MSP-PODCAST_0006_0004.wav", "C", 3.8, 2.8, 5.0, "600", "Female", "Test1"),
+    ("MSP-PODCAST_0007_0001.wav", "O", 3.6, 3.6, 3.4, "700", "Male", "Test2"),
+    ("MSP-PODCAST_0007_0002.wav", "N", 4.0, 4.2, 4.0, "700", "Male", "Test2"),
+    (
+        "MSP-PODCAST_0008_0001.wav",
+        "H",
+        4.6,
+        5.4,
+        4.4,
+        "Unknown",
+        "Unknown",
+        "Test3",
+    ),
+)
+
+
+def make_fake_msp_podcast(
+    root,
+    label_file="labels_consensus.csv",
+    nested_audios=False,
+    valid_name="Development",
+    missing_wavs=(),
+    seed=0,
+):
+    """Builds a tiny tree in the layout of a MSP-Podcast release.
+
+    ``Labels/<label_file>`` holds the header and ``FAKE_MSP_PODCAST_ROWS``
+    (4 Train, 2 Development, 3 Test1, 2 Test2, 1 Test3; values written with
+    6 decimals, as in the release) and ``Audios/`` (or ``Audios/Audios/``
+    with ``nested_audios``) one 16 kHz noise wav per row.
+
+    Arguments
+    ---------
+    root : str or path
+        Folder in which ``MSP-Podcast`` is created.
+    label_file : str
+        "labels_consensus.csv" or the older "labels_concensus.csv".
+    nested_audios : bool
+        Put the wavs in ``Audios/Audios`` as some zip archives do.
+    valid_name : str
+        Split_Set of the validation rows ("Development" or "Validation").
+    missing_wavs : tuple of str
+        FileNames (e.g. "MSP-PODCAST_0001_0011.wav") listed without a wav.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the release folder.
+    """
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    release = os.path.join(str(root), "MSP-Podcast")
+    audio_dir = os.path.join(release, "Audios")
+    if nested_audios:
+        audio_dir = os.path.join(audio_dir, "Audios")
+    labels_dir = os.path.join(release, "Labels")
+    os.makedirs(audio_dir, exist_ok=True)
+    os.makedirs(labels_dir, exist_ok=True)
+    lines = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
+    for j, row in enumerate(FAKE_MSP_PODCAST_ROWS):
+        name, code, act, val, dom, spk, gender, split = row
+        if split == "Development":
+            split = valid_name
+        lines.append(
+            f"{name},{code},{act:.6f},{val:.6f},{dom:.6f},{spk},{gender},"
+            f"{split}"
+        )
+        if name in missing_wavs:
+            continue
+        wav = 0.05 * rng.standard_normal(int((0.2 + 0.05 * j) * 16000))
+        sf.write(os.path.join(audio_dir, name), wav, 16000, subtype="PCM_16")
+    with open(
+        os.path.join(labels_dir, label_file), "w", encoding="utf-8"
+    ) as fout:
+        fout.write("\n".join(lines) + "\n")
+    return release

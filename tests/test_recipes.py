@@ -84,6 +84,8 @@ def test_recipe_runs(row, tiny_models, tmp_path):
     for rel in row["expected_outputs"].split(";"):
         assert os.path.exists(os.path.join(output_folder, rel)), rel
 
+    if "inference/hyperparams.yaml" not in row["expected_outputs"]:
+        return
     from speechbrain_style.inference import StyleRetriever
 
     model = StyleRetriever.from_hparams(

@@ -37,8 +37,9 @@ sys.path.append(
 from synth_prepare import prepare_synth  # noqa: E402
 from voxceleb_prepare import prepare_voxceleb  # noqa: E402
 
-if __name__ == "__main__":
-    hparams, run_opts = load_recipe_hparams(sys.argv[1:])
+
+def prepare_corpus(hparams):
+    """Prepares VoxCeleb1 or the embedded corpus (``corpus`` in hparams)."""
     outputs = {
         "data_folder": hparams["data_folder"],
         "save_json_train": hparams["train_annotation"],
@@ -52,5 +53,10 @@ if __name__ == "__main__":
         run_on_main(prepare_synth, kwargs={**outputs, **hparams["synth"]})
     else:
         raise ValueError(f"Unknown corpus {hparams['corpus']!r}")
+
+
+if __name__ == "__main__":
+    hparams, run_opts = load_recipe_hparams(sys.argv[1:])
+    prepare_corpus(hparams)
     datasets = speaker_dataio_prep(hparams, hparams["description_fields"])
     fit_export_evaluate(hparams, run_opts, datasets)
