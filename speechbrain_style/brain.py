@@ -156,7 +156,13 @@ class StyleRetrievalBrain(sb.core.Brain):
           speaker classification of the speech embedding against
           ``batch.speaker_index`` (the speaker-text paper's L_spk).
 
-        Each starts at ``<name>_start_epoch`` (default 1) and is off when
+        * ``rank_loss`` (e.g. ``speechbrain_style.rank_losses.
+          RankNContrastLoss``) + ``rank_loss_weight``: cross-modal
+          Rank-N-Contrast over ``batch.ordinal_values`` (B, L) floats
+          (valence/arousal, or ordered factor levels).
+
+        Each module-based one starts at ``<name>_start_epoch`` (default 1)
+        and is off when
         its module is absent from ``modules``. They apply to training
         batches only (validation reports the contrastive loss).
 
@@ -197,6 +203,16 @@ class StyleRetrievalBrain(sb.core.Brain):
                 torch.nn.functional.binary_cross_entropy_with_logits(
                     logits, targets
                 )
+            )
+        rank_loss = getattr(self.hparams, "rank_loss", None)
+        rank_weight = getattr(self.hparams, "rank_loss_weight", 0.0)
+        if rank_loss is not None and rank_weight:
+            # Rank-N-Contrast over the items' ordinal labels (EmotionRankCLAP)
+            values = torch.as_tensor(
+                _data(batch.ordinal_values), device=self.device
+            ).float()
+            total = total + rank_weight * rank_loss(
+                speech.float(), text.float(), values
             )
         if self._auxiliary_active("speaker_aam"):
             targets = (

@@ -107,6 +107,12 @@ class RetrievalEvaluator:
     selection_metric : str
         Key of the summary used to select checkpoints, e.g. ``"t2s_mAP@10"``:
         averaged over the fields.
+    ordinal_fields : dict, optional
+        ``{field: [classes from low to high]}``: for these fields the
+        ordinal consistency is also reported (``ordinal_tau``: Kendall's tau
+        between each class query's similarities and the closeness of the
+        items' level to the query's level, averaged over the class queries;
+        see ``speechbrain_style.ordinal_metrics``).
 
     Example
     -------
@@ -136,6 +142,7 @@ class RetrievalEvaluator:
         trial_seed=42,
         trials_folder=None,
         selection_metric="t2s_mAP@10",
+        ordinal_fields=None,
     ):
         if not fields:
             raise ValueError("RetrievalEvaluator needs at least one field")
@@ -150,6 +157,7 @@ class RetrievalEvaluator:
         self.trial_seed = trial_seed
         self.trials_folder = trials_folder
         self.selection_metric = selection_metric
+        self.ordinal_fields = dict(ordinal_fields or {})
 
     @torch.no_grad()
     def class_queries(self, field, classes, bank, encode_texts):
@@ -278,6 +286,20 @@ class RetrievalEvaluator:
             )
             for i, value in enumerate(classes)
         }
+        if field in self.ordinal_fields and len(classes) > 1:
+            from speechbrain_style.ordinal_metrics import (
+                ordinal_consistency_over_queries,
+            )
+
+            order = list(self.ordinal_fields[field])
+            tau = ordinal_consistency_over_queries(
+                queries,
+                torch.tensor([float(order.index(c)) for c in classes]),
+                speech,
+                torch.tensor([float(order.index(v)) for v in labels]),
+                similarity="dot",
+            )
+            out["t2s"]["ordinal_tau"] = float(tau)
         if trials and self.trials_folder is not None and len(classes) > 1:
             out["trials"] = self._run_trials(
                 field, classes, scores, ids, labels, tag
@@ -315,6 +337,7 @@ def _average_fields(per_field):
 
 
 TABLE_COLUMNS = (
+    ("t2s_ordinal_tau", "T>S tau"),
     ("t2s_R@1", "T>S R@1"),
     ("t2s_R@5", "R@5"),
     ("t2s_R@10", "R@10"),

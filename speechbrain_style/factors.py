@@ -257,3 +257,47 @@ def description_bank(bank="heldout", per_style=2, seed=0):
         for value in values:
             texts.update(describer.class_prompts(factor, value)[:3])
     return sorted(texts)
+
+
+ORDINAL_FACTORS = {
+    "pitch": ("low", "mid", "high"),
+    "rate": ("slow", "normal", "fast"),
+    "range": ("monotone", "normal", "animated"),
+}
+
+
+def make_ordinal_pipeline(factors=("pitch", "rate")):
+    """Pipeline: ordered factor levels as ``ordinal_values`` (0, 1, 2).
+
+    Used by the Rank-N-Contrast loss, which treats the levels of pitch and
+    rate (and optionally intonation range) like valence and arousal.
+
+    Arguments
+    ---------
+    factors : tuple of str
+        Factors of ``ORDINAL_FACTORS`` to use, in order.
+
+    Returns
+    -------
+    function
+        A SpeechBrain dynamic item providing ``ordinal_values``
+        (``torch.FloatTensor``).
+    """
+    for factor in factors:
+        if factor not in ORDINAL_FACTORS:
+            raise ValueError(
+                f"'{factor}' is not ordinal (choose from "
+                f"{list(ORDINAL_FACTORS)})"
+            )
+
+    @sb.utils.data_pipeline.takes(*factors)
+    @sb.utils.data_pipeline.provides("ordinal_values")
+    def ordinal_pipeline(*values):
+        return torch.FloatTensor(
+            [
+                float(ORDINAL_FACTORS[f].index(v))
+                for f, v in zip(factors, values, strict=True)
+            ]
+        )
+
+    return ordinal_pipeline

@@ -115,9 +115,7 @@ if __name__ == "__main__":
     hparams, run_opts = load_recipe_hparams(sys.argv[1:])
     prepare_all(hparams)
     data = joint_data(hparams)
-    datasets = categorical_dataio_prep(
-        hparams, hparams["classes"], data=data
-    )
+    datasets = categorical_dataio_prep(hparams, hparams["classes"], data=data)
     hparams["train_dataloader_opts"]["sampler"] = balanced_sampler(
         data["train"], hparams["seed"]
     )

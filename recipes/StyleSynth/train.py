@@ -32,7 +32,8 @@ def dataio_prep(hparams):
     """Creates the train/valid/test datasets with their pipelines."""
     label_pipeline = factors.make_label_pipeline()
     description_pipeline = factors.make_description_pipeline(bank="train")
-    output_keys = ["id", "sig", "style_labels", "eval_labels"]
+    ordinal_pipeline = factors.make_ordinal_pipeline(hparams["ordinal_factors"])
+    output_keys = ["id", "sig", "style_labels", "eval_labels", "ordinal_values"]
     datasets = {}
     for split in ("train", "valid", "test"):
         train = split == "train"
@@ -41,7 +42,7 @@ def dataio_prep(hparams):
             crop_seconds=hparams["crop_seconds"] if train else None,
             train=train,
         )
-        dynamic_items = [audio_pipeline, label_pipeline]
+        dynamic_items = [audio_pipeline, label_pipeline, ordinal_pipeline]
         keys = list(output_keys)
         if split != "test":
             dynamic_items.append(description_pipeline)

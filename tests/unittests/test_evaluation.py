@@ -121,3 +121,46 @@ def test_bad_inputs():
         ev.evaluate(torch.zeros(1, 2), [{"id": "a"}], encode)
     with pytest.raises(ValueError, match="at least one field"):
         RetrievalEvaluator([], prompts)
+
+
+def test_ordinal_consistency_of_ordered_classes():
+    # 3 levels on a line: level k items sit at angle k * 45 degrees, the
+    # query of level k too: similarity falls with the level distance.
+    import math
+
+    levels = ["low", "mid", "high"]
+    angle = {v: i * math.pi / 4 for i, v in enumerate(levels)}
+
+    def encode(texts):
+        return torch.tensor(
+            [
+                [math.cos(angle[t.split()[0]]), math.sin(angle[t.split()[0]])]
+                for t in texts
+            ]
+        )
+
+    def level_prompts(field, value, bank):
+        return [f"{value} pitch"]
+
+    items = [{"id": f"u{i}", "pitch": levels[i % 3]} for i in range(9)]
+    speech = encode([f"{it['pitch']} x" for it in items])
+    ordered = RetrievalEvaluator(
+        ["pitch"],
+        level_prompts,
+        banks=["train"],
+        ordinal_fields={"pitch": levels},
+    )
+    res = ordered.evaluate(speech, items, encode)
+    assert res["fields"]["train"]["pitch"]["t2s"]["ordinal_tau"] > 0.7
+    # the same embeddings scored against a scrambled order do worse
+    scrambled = RetrievalEvaluator(
+        ["pitch"],
+        level_prompts,
+        banks=["train"],
+        ordinal_fields={"pitch": ["mid", "low", "high"]},
+    )
+    res2 = scrambled.evaluate(speech, items, encode)
+    assert (
+        res2["fields"]["train"]["pitch"]["t2s"]["ordinal_tau"]
+        < res["fields"]["train"]["pitch"]["t2s"]["ordinal_tau"]
+    )
