@@ -31,13 +31,18 @@ Authors
 """
 
 import codecs
-import json
 import os
 import re
 from collections import Counter
 
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.dataprep import (
+    format_counts,
+    outputs_exist,
+    save_manifest,
+)
 
 logger = get_logger(__name__)
 
@@ -191,8 +196,7 @@ def prepare_esd(
         "valid": save_json_valid,
         "test": save_json_test,
     }
-    if all(os.path.isfile(path) for path in outputs.values()):
-        logger.info("Preparation completed in previous run, skipping.")
+    if outputs_exist(outputs.values()):
         return None
 
     languages = _check_languages(languages)
@@ -600,12 +604,7 @@ def _check_file(utt_id, path, spk_id, emotion, stats):
 
 def _write_json(items, path):
     """Writes a manifest atomically (no partial file on interruption)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp_path = f"{path}.tmp"
-    with open(tmp_path, "w", encoding="utf-8") as fout:
-        json.dump(items, fout, indent=2, ensure_ascii=False)
-    os.replace(tmp_path, path)
+    save_manifest(items, path)
     logger.info(f"{path}: {len(items)} items")
 
 
@@ -617,7 +616,4 @@ def _log_summary(summary):
         f"{summary['test']} test items"
     )
     if skipped:
-        logger.warning(
-            "ESD preparation problems: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(skipped.items()))
-        )
+        logger.warning("ESD preparation problems: " + format_counts(skipped))

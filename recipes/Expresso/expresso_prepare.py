@@ -38,7 +38,6 @@ Authors
  * speechbrain-style contributors
 """
 
-import json
 import math
 import os
 import re
@@ -47,6 +46,7 @@ from collections import Counter, defaultdict
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.dataprep import outputs_exist, save_manifest
 from speechbrain_style.style_prompts import EXPRESSO_STYLES
 
 logger = get_logger(__name__)
@@ -205,8 +205,7 @@ def prepare_expresso(
         "valid": save_json_valid,
         "test": save_json_test,
     }
-    if all(os.path.isfile(path) for path in outputs.values()):
-        logger.info("Preparation completed in previous run, skipping.")
+    if outputs_exist(outputs.values()):
         return None
     selected = _check_styles(styles)
     if not 0 < min_seconds <= max_seconds:
@@ -317,7 +316,7 @@ def prepare_expresso(
         data = manifests[names[key]]
         if not data:
             logger.warning("Expresso: the %s manifest %s is empty", key, path)
-        _write_json(data, path)
+        save_manifest(data, path, ensure_ascii=True)
         logger.info("Expresso: wrote %d items to %s", len(data), path)
     return {
         "items": {key: len(manifests[names[key]]) for key in outputs},
@@ -674,12 +673,3 @@ def _make_item(info, channel_info, piece, duration, transcripts, genders):
         "dominance": None,
     }
     return uid, item
-
-
-def _write_json(data, path):
-    """Writes a manifest, creating its folder."""
-    folder = os.path.dirname(os.fspath(path))
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)

@@ -43,13 +43,14 @@ Authors
  * speechbrain-style contributors 2026
 """
 
-import json
 import os
 import re
 from collections import Counter
 
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.dataprep import outputs_exist, save_manifest
 
 logger = get_logger(__name__)
 
@@ -169,8 +170,7 @@ def prepare_iemocap(
     if skip_prep:
         return None
     outputs = (save_json_train, save_json_valid, save_json_test)
-    if all(os.path.isfile(path) for path in outputs):
-        logger.info("Preparation completed in previous run, skipping.")
+    if outputs_exist(outputs):
         return None
 
     if label_set not in LABEL_SETS:
@@ -434,8 +434,5 @@ def _split(items, test_session, valid_session, valid_ratio):
 
 def _write_json(path, manifest):
     """Writes a SpeechBrain JSON manifest, creating its folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fout:
-        json.dump(manifest, fout, indent=2)
+    save_manifest(manifest, path, ensure_ascii=True)
     logger.info(f"Wrote {len(manifest)} items to {path}")

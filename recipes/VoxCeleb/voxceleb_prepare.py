@@ -43,13 +43,18 @@ Authors
  * speechbrain-style contributors 2026
 """
 
-import json
 import os
 import re
 from collections import Counter
 
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.dataprep import (
+    format_counts,
+    outputs_exist,
+    save_manifest,
+)
 
 logger = get_logger(__name__)
 
@@ -129,8 +134,7 @@ def prepare_voxceleb(
         "valid": save_json_valid,
         "test": save_json_test,
     }
-    if all(os.path.isfile(path) for path in outputs.values()):
-        logger.info("Preparation completed in previous run, skipping.")
+    if outputs_exist(outputs.values()):
         return None
     if isinstance(valid_ratio, bool) or not 0 <= valid_ratio < 1:
         raise ValueError(f"valid_ratio must be in [0, 1), got {valid_ratio!r}")
@@ -448,12 +452,7 @@ def _add_item(
 
 def _write_json(items, path):
     """Writes a manifest atomically (no partial file on interruption)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp_path = f"{path}.tmp"
-    with open(tmp_path, "w", encoding="utf-8") as fout:
-        json.dump(items, fout, indent=2, ensure_ascii=False)
-    os.replace(tmp_path, path)
+    save_manifest(items, path)
     logger.info(f"{path}: {len(items)} items")
 
 
@@ -469,7 +468,5 @@ def _log_summary(summary):
     if summary["skipped"]:
         logger.warning(
             "VoxCeleb1 preparation problems: "
-            + ", ".join(
-                f"{k}={v}" for k, v in sorted(summary["skipped"].items())
-            )
+            + format_counts(summary["skipped"])
         )

@@ -1,7 +1,6 @@
 """Tests of recipes/ESD/esd_prepare.py on fake ESD trees."""
 
 import codecs
-import importlib.util
 import json
 import logging
 import os
@@ -12,13 +11,9 @@ from collections import Counter
 import pytest
 
 from tests.fake_data import fake_esd_transcript, make_fake_esd
+from tests.prepare_utils import load_recipe_module, read_manifests
 
-RECIPE_DIR = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "ESD"
-_spec = importlib.util.spec_from_file_location(
-    "esd_prepare", RECIPE_DIR / "esd_prepare.py"
-)
-esd_prepare = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(esd_prepare)
+esd_prepare = load_recipe_module("ESD", "esd_prepare.py")
 prepare_esd = esd_prepare.prepare_esd
 
 EMOTIONS = ("Neutral", "Angry", "Happy", "Sad", "Surprise")
@@ -48,10 +43,9 @@ def _outputs(folder):
 def _run(data_folder, out_folder, **kwargs):
     outputs = _outputs(out_folder)
     summary = prepare_esd(data_folder, *outputs, **kwargs)
-    manifests = {}
-    for split, path in zip(("train", "valid", "test"), outputs, strict=True):
-        with open(path, encoding="utf-8") as fin:
-            manifests[split] = json.load(fin)
+    manifests = dict(
+        zip(("train", "valid", "test"), read_manifests(outputs), strict=True)
+    )
     return summary, manifests
 
 

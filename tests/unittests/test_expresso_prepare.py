@@ -1,7 +1,5 @@
 """Tests of recipes/Expresso/expresso_prepare.py on a fake Expresso tree."""
 
-import importlib.util
-import json
 import logging
 import pathlib
 
@@ -13,16 +11,13 @@ from speechbrain.dataio.dataset import DynamicItemDataset
 
 from speechbrain_style.audio import make_audio_pipeline
 from tests.fake_data import FAKE_EXPRESSO_SPLITS, make_fake_expresso
-
-RECIPE = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "recipes"
-    / "Expresso"
-    / "expresso_prepare.py"
+from tests.prepare_utils import (
+    load_recipe_module,
+    read_manifests,
+    run_logged,
 )
-spec = importlib.util.spec_from_file_location("expresso_prepare", RECIPE)
-expresso_prepare = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(expresso_prepare)
+
+expresso_prepare = load_recipe_module("Expresso", "expresso_prepare.py")
 prepare_expresso = expresso_prepare.prepare_expresso
 
 FIELDS = {
@@ -53,7 +48,7 @@ def _run(root, out, **kwargs):
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "train.json", out / "valid.json", out / "test.json"]
     summary = prepare_expresso(root, *paths, **kwargs)
-    manifests = [json.loads(p.read_text()) for p in paths]
+    manifests = read_manifests(paths)
     return summary, manifests
 
 
@@ -268,8 +263,7 @@ def test_skip_if_outputs_exist_and_skip_prep(fake_root, tmp_path, caplog):
     _run(fake_root, tmp_path)
     train_path = tmp_path / "train.json"
     train_path.write_text("{}")
-    with caplog.at_level(logging.INFO):
-        summary, (train, _, _) = _run(fake_root, tmp_path)
+    summary, (train, _, _) = run_logged(caplog, _run, fake_root, tmp_path)
     assert summary is None
     assert train == {}
     assert "Preparation completed in previous run, skipping." in caplog.text

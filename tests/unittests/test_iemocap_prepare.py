@@ -1,7 +1,5 @@
 """Tests of recipes/IEMOCAP/iemocap_prepare.py on a fake IEMOCAP tree."""
 
-import importlib.util
-import json
 import logging
 import os
 import pathlib
@@ -10,23 +8,13 @@ from collections import Counter
 import pytest
 
 from tests.fake_data import make_fake_iemocap
-
-RECIPE = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "recipes"
-    / "IEMOCAP"
-    / "iemocap_prepare.py"
+from tests.prepare_utils import (
+    load_recipe_module,
+    read_manifests,
+    run_logged,
 )
 
-
-def _load_prepare():
-    spec = importlib.util.spec_from_file_location("iemocap_prepare", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-iemocap_prepare = _load_prepare()
+iemocap_prepare = load_recipe_module("IEMOCAP", "iemocap_prepare.py")
 prepare_iemocap = iemocap_prepare.prepare_iemocap
 
 FIELDS = {
@@ -51,10 +39,7 @@ def _run(tmp_path, data_folder, **kwargs):
     out = tmp_path / "out"
     paths = [str(out / f"{split}.json") for split in ("train", "valid", "test")]
     summary = prepare_iemocap(data_folder, *paths, **kwargs)
-    manifests = []
-    for path in paths:
-        with open(path, encoding="utf-8") as fin:
-            manifests.append(json.load(fin))
+    manifests = read_manifests(paths)
     return summary, manifests, paths
 
 
@@ -248,10 +233,14 @@ def test_skip_if_exists_and_skip_prep(tmp_path, caplog):
     assert summary is not None
     before = [pathlib.Path(p).read_text() for p in paths]
     # A second run, even with other options, leaves the manifests alone
-    with caplog.at_level(logging.INFO):
-        again = prepare_iemocap(
-            release, *paths, test_session=2, label_set="four"
-        )
+    again = run_logged(
+        caplog,
+        prepare_iemocap,
+        release,
+        *paths,
+        test_session=2,
+        label_set="four",
+    )
     assert again is None
     assert "Preparation completed in previous run, skipping." in caplog.text
     assert [pathlib.Path(p).read_text() for p in paths] == before

@@ -1,31 +1,21 @@
 """Tests of recipes/MSP-Podcast/msp_podcast_prepare.py on a fake tree."""
 
-import importlib.util
 import json
 import logging
 import os
-import pathlib
 
 import pytest
 
 from tests.fake_data import make_fake_msp_podcast
-
-RECIPE = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "recipes"
-    / "MSP-Podcast"
-    / "msp_podcast_prepare.py"
+from tests.prepare_utils import (
+    load_recipe_module,
+    read_manifests,
+    run_logged,
 )
 
-
-def _load_prepare():
-    spec = importlib.util.spec_from_file_location("msp_podcast_prepare", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-prepare_msp_podcast = _load_prepare().prepare_msp_podcast
+prepare_msp_podcast = load_recipe_module(
+    "MSP-Podcast", "msp_podcast_prepare.py"
+).prepare_msp_podcast
 
 FIELDS = {
     "wav",
@@ -49,10 +39,7 @@ def _run(tmp_path, data_folder, **kwargs):
     out = tmp_path / "out"
     paths = [str(out / f"{split}.json") for split in ("train", "valid", "test")]
     summary = prepare_msp_podcast(data_folder, *paths, **kwargs)
-    manifests = []
-    for path in paths:
-        with open(path, encoding="utf-8") as fin:
-            manifests.append(json.load(fin))
+    manifests = read_manifests(paths)
     return summary, manifests, paths
 
 
@@ -165,8 +152,7 @@ def test_skip_if_outputs_exist_and_skip_prep(tmp_path, caplog):
     for path in paths:
         with open(path, "w", encoding="utf-8") as fout:
             fout.write("{}")
-    with caplog.at_level(logging.INFO):
-        assert prepare_msp_podcast(release, *paths) is None
+    assert run_logged(caplog, prepare_msp_podcast, release, *paths) is None
     assert "Preparation completed in previous run, skipping." in caplog.text
     for path in paths:
         with open(path, encoding="utf-8") as fin:

@@ -1,7 +1,5 @@
 """Tests of recipes/VoxCeleb/voxceleb_prepare.py on fake VoxCeleb1 trees."""
 
-import importlib.util
-import json
 import logging
 import os
 import pathlib
@@ -10,15 +8,13 @@ from collections import Counter
 import pytest
 
 from tests.fake_data import make_fake_voxceleb
+from tests.prepare_utils import (
+    load_recipe_module,
+    read_manifests,
+    run_logged,
+)
 
-RECIPE_DIR = (
-    pathlib.Path(__file__).resolve().parents[2] / "recipes" / "VoxCeleb"
-)
-_spec = importlib.util.spec_from_file_location(
-    "voxceleb_prepare", RECIPE_DIR / "voxceleb_prepare.py"
-)
-voxceleb_prepare = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(voxceleb_prepare)
+voxceleb_prepare = load_recipe_module("VoxCeleb", "voxceleb_prepare.py")
 prepare_voxceleb = voxceleb_prepare.prepare_voxceleb
 read_voxceleb_meta = voxceleb_prepare.read_voxceleb_meta
 
@@ -50,10 +46,9 @@ def _outputs(folder):
 def _run(data_folder, out_folder, **kwargs):
     outputs = _outputs(out_folder)
     summary = prepare_voxceleb(data_folder, *outputs, **kwargs)
-    manifests = {}
-    for split, path in zip(("train", "valid", "test"), outputs, strict=True):
-        with open(path, encoding="utf-8") as fin:
-            manifests[split] = json.load(fin)
+    manifests = dict(
+        zip(("train", "valid", "test"), read_manifests(outputs), strict=True)
+    )
     return summary, manifests
 
 
@@ -148,8 +143,7 @@ def test_skip_if_outputs_exist_and_skip_prep(tmp_path, caplog):
     assert not any(os.path.exists(p) for p in outputs)
     assert prepare_voxceleb(root, *outputs)["test"] == 8
     pathlib.Path(outputs[0]).write_text("{}")
-    with caplog.at_level(logging.INFO):
-        assert prepare_voxceleb(root, *outputs) is None
+    assert run_logged(caplog, prepare_voxceleb, root, *outputs) is None
     assert "Preparation completed in previous run" in caplog.text
     assert pathlib.Path(outputs[0]).read_text() == "{}"
 
