@@ -462,3 +462,50 @@ def build_tiny_speaker_model(
         model.state_dict(), os.path.join(out_dir, "embedding_model.ckpt")
     )
     return out_dir
+
+
+def build_tiny_ssl_model(out_dir, model="wavlm", seed=0):
+    """A tiny wav2vec 2.0 / WavLM saved like a hub checkpoint.
+
+    Arguments
+    ---------
+    out_dir : str
+        Output folder (created).
+    model : str
+        "wav2vec2" or "wavlm".
+    seed : int
+        Seed of the weights.
+
+    Returns
+    -------
+    str
+        ``out_dir``, loadable by ``SSLSpeechEncoder(out_dir, model=model)``.
+    """
+    import transformers
+
+    classes = {
+        "wav2vec2": (transformers.Wav2Vec2Config, transformers.Wav2Vec2Model),
+        "wavlm": (transformers.WavLMConfig, transformers.WavLMModel),
+    }
+    config_class, model_class = classes[model]
+    config = config_class(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32, 32),
+        conv_kernel=(10, 3),
+        conv_stride=(5, 2),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+    )
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model_class(config).save_pretrained(out_dir)
+    finally:
+        torch.random.set_rng_state(state)
+    transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000).save_pretrained(
+        out_dir
+    )
+    return out_dir

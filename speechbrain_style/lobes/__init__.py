@@ -4,6 +4,8 @@
   T5 encoder), CLS or masked-mean pooled;
 * ``ECAPASpeechEncoder``: Fbank + ECAPA-TDNN (SpeechBrain);
 * ``Emotion2VecEncoder``: emotion2vec through funasr, padding-aware;
+* ``SSLSpeechEncoder``: wav2vec 2.0 / WavLM (SpeechBrain's Hugging Face
+  integration), padding-aware mean pooling;
 * ``ProjectionHead``: projection (+ transform layers), L2-normalised;
 * ``StyleClassifier``, ``ModalityDiscriminator`` and ``GradientReversal``:
   the auxiliary heads of expressive speech retrieval.
@@ -20,6 +22,7 @@ from speechbrain_style.lobes.auxiliary import (
 from speechbrain_style.lobes.ecapa import ECAPASpeechEncoder
 from speechbrain_style.lobes.emotion2vec import Emotion2VecEncoder
 from speechbrain_style.lobes.heads import ProjectionHead
+from speechbrain_style.lobes.ssl import SSLSpeechEncoder
 from speechbrain_style.lobes.text import HFTextEncoder
 
 __all__ = [
@@ -29,5 +32,6 @@ __all__ = [
     "HFTextEncoder",
     "ModalityDiscriminator",
     "ProjectionHead",
+    "SSLSpeechEncoder",
     "StyleClassifier",
 ]
