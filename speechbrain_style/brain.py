@@ -184,11 +184,7 @@ class StyleRetrievalBrain(sb.core.Brain):
         """
         total = torch.zeros((), device=self.device)
         if self._auxiliary_active("style_classifier"):
-            targets = (
-                torch.as_tensor(_data(batch.style_index), device=self.device)
-                .long()
-                .view(-1)
-            )
+            targets = self._batch_tensor(batch, "style_index").long().view(-1)
             logits = self.modules.style_classifier(speech.float())
             total = total + self.hparams.style_classifier_weight * (
                 torch.nn.functional.cross_entropy(logits, targets)
@@ -208,22 +204,21 @@ class StyleRetrievalBrain(sb.core.Brain):
         rank_weight = getattr(self.hparams, "rank_loss_weight", 0.0)
         if rank_loss is not None and rank_weight:
             # Rank-N-Contrast over the items' ordinal labels (EmotionRankCLAP)
-            values = torch.as_tensor(
-                _data(batch.ordinal_values), device=self.device
-            ).float()
+            values = self._batch_tensor(batch, "ordinal_values").float()
             total = total + rank_weight * rank_loss(
                 speech.float(), text.float(), values
             )
         if self._auxiliary_active("speaker_aam"):
-            targets = (
-                torch.as_tensor(_data(batch.speaker_index), device=self.device)
-                .long()
-                .view(-1)
-            )
+            targets = self._batch_tensor(batch, "speaker_index").long().view(-1)
             total = total + self.hparams.speaker_aam_weight * (
                 self.modules.speaker_aam(speech.float(), targets)
             )
         return total
+
+    def _batch_tensor(self, batch, key):
+        """``batch.<key>`` (a PaddedData, tensor or list) as a tensor on the
+        Brain's device."""
+        return torch.as_tensor(_data(getattr(batch, key)), device=self.device)
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the embedding collectors of the evaluation stages."""
