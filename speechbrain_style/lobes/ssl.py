@@ -44,7 +44,7 @@ class SSLSpeechEncoder(FreezableLobe):
     freeze_feature_extractor : bool
         When fine-tuning, keep the convolutional feature extractor frozen.
     save_path : str, optional
-        Cache folder for hub downloads.
+        Cache folder for hub downloads (default: the Hugging Face cache).
 
     Example
     -------
@@ -83,11 +83,15 @@ class SSLSpeechEncoder(FreezableLobe):
         }
         import importlib
 
+        if save_path is None:
+            from huggingface_hub import constants
+
+            save_path = constants.HF_HUB_CACHE
         module_name, class_name = MODELS[model]
         cls = getattr(importlib.import_module(module_name), class_name)
         self.ssl = cls(
             source,
-            save_path=save_path or os.path.join(os.getcwd(), "ssl_cache"),
+            save_path=save_path,
             freeze=freeze,
             freeze_feature_extractor=freeze_feature_extractor,
         )
