@@ -275,7 +275,17 @@ class StyleRetrievalBrain(sb.core.Brain):
             {
                 key: round(value, 4)
                 for key, value in summary.items()
-                if key.startswith(("t2s_R@1", "t2s_mAP", "s2t_R@1", "trial"))
+                if key.startswith(
+                    (
+                        "t2s_R@1",
+                        "t2s_mAP",
+                        "s2t_R@1",
+                        "trial",
+                        "t2s_ordinal_tau",
+                        "t2s_value_tau",
+                        "modality",
+                    )
+                )
             }
         )
         score = summary[evaluator.selection_metric]

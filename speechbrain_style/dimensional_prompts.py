@@ -23,9 +23,9 @@ slightly negative voice.", "Someone sounding somewhat down and sleepy.").
   (or ``{id: caption}``); they take precedence over the templates for
   those ids (``describe_item``), whatever the bank.
 
-``make_dimensional_description_pipeline`` is the SpeechBrain dynamic item;
-``synth_ordinal_values`` reads the ordinal factors of the synthetic corpus
-(``speechbrain_style.synth``) as dimensional labels.
+``make_dimensional_description_pipeline`` is the SpeechBrain dynamic item
+(a description and the item's values as ``ordinal_values`` for the
+Rank-N-Contrast loss).
 
 Authors
  * speechbrain-style contributors 2026
@@ -432,6 +432,30 @@ class DimensionalDescriber:
             return captions[_randint(rng, len(captions))]
         return self.describe(valence, arousal, rng)
 
+    def description_bank(self, bank="heldout"):
+        """One description per (valence level, arousal level) cell, e.g.
+        for ``speechbrain-style describe``.
+
+        Arguments
+        ---------
+        bank : str
+            Prompt bank.
+
+        Returns
+        -------
+        list of str
+
+        Example
+        -------
+        >>> len(DimensionalDescriber().description_bank())
+        25
+        """
+        return [
+            self.prompts_for_levels(v, a, bank)[0]
+            for v in range(self.num_levels("valence"))
+            for a in range(self.num_levels("arousal"))
+        ]
+
     def __repr__(self):
         return (
             f"DimensionalDescriber(bins={self.bins}, bank={self.bank!r}, "
@@ -444,7 +468,7 @@ def make_dimensional_description_pipeline(describer):
 
     A new description is drawn every time the item is read (rng seeded
     from Python's ``random`` per call, which SpeechBrain seeds per
-    worker). ``description_values`` holds the item's OWN values, not the
+    worker). ``ordinal_values`` holds the item's OWN values, not the
     centres of the described levels, so that the Rank-N-Contrast loss
     ranks pairs by the true labels (the description is only a coarse,
     binned rendering of them).
@@ -459,7 +483,7 @@ def make_dimensional_description_pipeline(describer):
     function
         A SpeechBrain dynamic item that takes ``id``, ``valence`` and
         ``arousal`` and provides ``description`` (str) and
-        ``description_values`` (``torch.FloatTensor([valence, arousal])``).
+        ``ordinal_values`` (``torch.FloatTensor([valence, arousal])``).
 
     Example
     -------
@@ -468,8 +492,8 @@ def make_dimensional_description_pipeline(describer):
     ...     DimensionalDescriber())
     >>> data = DynamicItemDataset(
     ...     {"utt1": {"valence": 1.5, "arousal": 6.0}}, [pipeline],
-    ...     output_keys=["description", "description_values"])
-    >>> data[0]["description_values"]
+    ...     output_keys=["description", "ordinal_values"])
+    >>> data[0]["ordinal_values"]
     tensor([1.5000, 6.0000])
     """
     if not isinstance(describer, DimensionalDescriber):
@@ -479,7 +503,7 @@ def make_dimensional_description_pipeline(describer):
         )
 
     @sb.utils.data_pipeline.takes("id", "valence", "arousal")
-    @sb.utils.data_pipeline.provides("description", "description_values")
+    @sb.utils.data_pipeline.provides("description", "ordinal_values")
     def dimensional_description_pipeline(item_id, valence, arousal):
         if valence is None or arousal is None:
             raise ValueError(
@@ -490,44 +514,3 @@ def make_dimensional_description_pipeline(describer):
         yield torch.FloatTensor([float(valence), float(arousal)])
 
     return dimensional_description_pipeline
-
-
-SYNTH_ORDINAL_LEVELS = {
-    "pitch": ("low", "mid", "high"),
-    "rate": ("slow", "normal", "fast"),
-}
-
-
-def synth_ordinal_values(item):
-    """The synthetic corpus' ordinal factors as dimensional labels.
-
-    Pitch low/mid/high -> 0/1/2 and rate slow/normal/fast -> 0/1/2, for
-    ranking losses on ``speechbrain_style.synth`` items (with bins such as
-    ``[0.5, 1.5]``). Whispered items keep their recorded (inaudible)
-    pitch level.
-
-    Arguments
-    ---------
-    item : dict
-        A manifest item with "pitch" and "rate".
-
-    Returns
-    -------
-    list of float
-        ``[pitch_level, rate_level]``.
-
-    Example
-    -------
-    >>> synth_ordinal_values({"pitch": "high", "rate": "slow"})
-    [2.0, 0.0]
-    """
-    values = []
-    for factor, levels in SYNTH_ORDINAL_LEVELS.items():
-        if factor not in item:
-            raise ValueError(f"Item has no {factor!r} field: {item}")
-        if item[factor] not in levels:
-            raise ValueError(
-                f"Unknown {factor} {item[factor]!r}; expected one of {levels}"
-            )
-        values.append(float(levels.index(item[factor])))
-    return values

@@ -8,6 +8,9 @@ here and the recipes stay thin:
   style label per utterance (ESD, Expresso, IEMOCAP): audio (with segment
   bounds and channel when the manifest has them, random crops for
   training), labels, and one random description per utterance per step;
+* ``dimensional_dataio_prep``: datasets for corpora with valence and
+  arousal values (MSP-Podcast, IEMOCAP): descriptions generated from the
+  values, the values themselves for the Rank-N-Contrast loss;
 * ``fit_export_evaluate``: train with ``StyleRetrievalBrain``, write the
   inference folder, evaluate the best checkpoint on the test set(s).
 
@@ -16,9 +19,12 @@ Authors
 """
 
 import speechbrain as sb
+from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.audio import load_manifest, make_audio_pipeline
 from speechbrain_style.brain import StyleRetrievalBrain
+
+logger = get_logger(__name__)
 
 SPLITS = ("train", "valid", "test")
 
@@ -188,6 +194,43 @@ def load_recipe_hparams(argv):
     return hparams, run_opts
 
 
+def prepare_kwargs(hparams, prepare_keys=()):
+    """The arguments of a recipe's ``prepare_<dataset>`` from its hparams.
+
+    Arguments
+    ---------
+    hparams : dict
+        Needs ``data_folder``, ``{train,valid,test}_annotation`` and
+        ``skip_prep``.
+    prepare_keys : tuple
+        Extra arguments taken from hparams of the same name, or
+        ``(argument, hparams_key)`` pairs.
+
+    Returns
+    -------
+    dict
+
+    Example
+    -------
+    >>> hparams = {"data_folder": "data", "train_annotation": "tr.json",
+    ...            "valid_annotation": "va.json", "test_annotation": "te.json",
+    ...            "skip_prep": False, "fold": 5}
+    >>> prepare_kwargs(hparams, [("test_session", "fold")])["test_session"]
+    5
+    """
+    kwargs = {
+        "data_folder": hparams["data_folder"],
+        "save_json_train": hparams["train_annotation"],
+        "save_json_valid": hparams["valid_annotation"],
+        "save_json_test": hparams["test_annotation"],
+        "skip_prep": hparams["skip_prep"],
+    }
+    for key in prepare_keys:
+        arg, hkey = (key, key) if isinstance(key, str) else key
+        kwargs[arg] = hparams[hkey]
+    return kwargs
+
+
 def run_categorical_recipe(argv, prepare, prepare_keys=()):
     """The whole ``train.py`` of a categorical-style corpus recipe.
 
@@ -211,17 +254,7 @@ def run_categorical_recipe(argv, prepare, prepare_keys=()):
     from speechbrain_style.style_prompts import style_description_bank
 
     hparams, run_opts = load_recipe_hparams(argv)
-    kwargs = {
-        "data_folder": hparams["data_folder"],
-        "save_json_train": hparams["train_annotation"],
-        "save_json_valid": hparams["valid_annotation"],
-        "save_json_test": hparams["test_annotation"],
-        "skip_prep": hparams["skip_prep"],
-    }
-    for key in prepare_keys:
-        arg, hkey = (key, key) if isinstance(key, str) else key
-        kwargs[arg] = hparams[hkey]
-    run_on_main(prepare, kwargs=kwargs)
+    run_on_main(prepare, kwargs=prepare_kwargs(hparams, prepare_keys))
     datasets = categorical_dataio_prep(hparams, hparams["classes"])
     return fit_export_evaluate(
         hparams,
@@ -313,3 +346,134 @@ def speaker_dataio_prep(hparams, description_fields):
             dataset = dataset.filtered_sorted(sort_key="duration")
         datasets[split] = dataset
     return datasets
+
+
+def dimensional_dataio_prep(hparams, describer):
+    """Datasets of a corpus with valence and arousal values, per split.
+
+    Items without a valence or arousal value are left out (counted and
+    logged per split). Training and validation items get one description
+    of their values per step (``describer``, its train bank), the values
+    themselves as ``ordinal_values`` (for the Rank-N-Contrast loss) and
+    their (valence level, arousal level) as ``style_labels`` /
+    ``description_labels`` (same-cell pairs are positives for the
+    label-aware contrastive loss); every split outputs ``valence`` and
+    ``arousal`` for the evaluation.
+
+    Arguments
+    ---------
+    hparams : dict
+        Needs ``{train,valid,test}_annotation``, ``data_folder``,
+        ``sample_rate`` and ``crop_seconds``.
+    describer : speechbrain_style.dimensional_prompts.DimensionalDescriber
+        Bins, prompt bank and optional captions.
+
+    Returns
+    -------
+    dict
+        ``{split: DynamicItemDataset}``.
+    """
+    import torch
+
+    from speechbrain_style.dimensional_prompts import (
+        make_dimensional_description_pipeline,
+    )
+
+    @sb.utils.data_pipeline.takes("valence", "arousal")
+    @sb.utils.data_pipeline.provides("style_labels", "description_labels")
+    def level_pipeline(valence, arousal):
+        levels = torch.LongTensor(
+            [
+                describer.level("valence", valence),
+                describer.level("arousal", arousal),
+            ]
+        )
+        yield levels
+        yield levels
+
+    description_pipeline = make_dimensional_description_pipeline(describer)
+    datasets = {}
+    for split in SPLITS:
+        items = load_manifest(
+            hparams[f"{split}_annotation"],
+            required_keys=("wav", "valence", "arousal"),
+            replacements={"data_root": hparams["data_folder"]},
+        )
+        kept = {
+            item_id: item
+            for item_id, item in items.items()
+            if item["valence"] is not None and item["arousal"] is not None
+        }
+        if len(kept) < len(items):
+            logger.warning(
+                f"Split '{split}': {len(items) - len(kept)} of {len(items)} "
+                "items have no valence/arousal value and are left out"
+            )
+        if not kept:
+            raise ValueError(
+                f"Split '{split}' ({hparams[f'{split}_annotation']}) has no "
+                "item with valence and arousal values"
+            )
+        train = split == "train"
+        audio_pipeline = make_audio_pipeline(
+            sample_rate=hparams["sample_rate"],
+            crop_seconds=hparams["crop_seconds"] if train else None,
+            train=train,
+            time_bounds=any("start" in item for item in kept.values()),
+            channel=any(
+                item.get("channel") is not None for item in kept.values()
+            ),
+        )
+        keys = ["id", "sig", "valence", "arousal"]
+        dynamic_items = [audio_pipeline]
+        if split != "test":
+            dynamic_items += [description_pipeline, level_pipeline]
+            keys += [
+                "description",
+                "ordinal_values",
+                "style_labels",
+                "description_labels",
+            ]
+        dataset = sb.dataio.dataset.DynamicItemDataset(
+            kept, dynamic_items=dynamic_items, output_keys=keys
+        )
+        if not train and any("duration" in it for it in kept.values()):
+            dataset = dataset.filtered_sorted(sort_key="duration")
+        datasets[split] = dataset
+    return datasets
+
+
+def run_dimensional_recipe(argv, prepare, prepare_keys=()):
+    """The whole ``train.py`` of a recipe with valence/arousal labels.
+
+    The yaml provides a ``describer``
+    (:class:`speechbrain_style.dimensional_prompts.DimensionalDescriber`:
+    bins of its scale, optional captions file), the losses (InfoNCE, plus
+    ``rank_loss_weight`` * Rank-N-Contrast) and a
+    :class:`speechbrain_style.dimensional_evaluation.DimensionalEvaluator`.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``sys.argv[1:]``.
+    prepare : callable
+        The recipe's ``prepare_<dataset>``.
+    prepare_keys : tuple
+        See :func:`prepare_kwargs`.
+
+    Returns
+    -------
+    StyleRetrievalBrain
+    """
+    from speechbrain.utils.distributed import run_on_main
+
+    hparams, run_opts = load_recipe_hparams(argv)
+    run_on_main(prepare, kwargs=prepare_kwargs(hparams, prepare_keys))
+    describer = hparams["describer"]
+    datasets = dimensional_dataio_prep(hparams, describer)
+    return fit_export_evaluate(
+        hparams,
+        run_opts,
+        datasets,
+        description_bank=describer.description_bank(),
+    )

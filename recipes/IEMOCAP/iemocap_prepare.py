@@ -25,6 +25,10 @@ Label sets (``label_set``):
   used (not "disgust", "fear", "surprise") so that the labels read like
   the other datasets' style names in the prompts.
 
+* ``"all"``: every annotated turn (paper9, plus "oth" -> other and
+  "xxx" -> undecided), for the dimensional recipe, which uses the
+  valence and arousal values only.
+
 Turns whose category is outside the label set ("oth", "xxx", ...) are
 skipped and counted by category; annotated turns without a wav (or with an
 unreadable one) are skipped and counted too. Every count is logged and
@@ -89,6 +93,13 @@ LABEL_SETS = {
         "fea": "fearful",
         "dis": "disgusted",
     },
+}
+# Every annotated turn, for the dimensional (valence/arousal) recipe: the
+# turns without a majority category ("xxx") or with "oth" keep their values.
+LABEL_SETS["all"] = {
+    **LABEL_SETS["paper9"],
+    "oth": "other",
+    "xxx": "undecided",
 }
 GENDERS = {"F": "female", "M": "male"}
 

@@ -15,7 +15,6 @@ from speechbrain_style.dimensional_prompts import (
     DimensionalDescriber,
     make_dimensional_description_pipeline,
     read_captions,
-    synth_ordinal_values,
 )
 
 
@@ -204,14 +203,14 @@ def test_pipeline_outputs(tmp_path):
             "b": {"valence": 3.0, "arousal": 4.0},
         },
         [pipeline],
-        output_keys=["id", "description", "description_values"],
+        output_keys=["id", "description", "ordinal_values"],
     )
     random.seed(0)
     first = data[0]
     assert first["description"] in describer.prompts_for_levels(4, 0)
     # The item's own values, not level centres
-    assert torch.equal(first["description_values"], torch.tensor([6.2, 1.4]))
-    assert first["description_values"].dtype == torch.float32
+    assert torch.equal(first["ordinal_values"], torch.tensor([6.2, 1.4]))
+    assert first["ordinal_values"].dtype == torch.float32
     assert data[1]["description"] == "Captioned."
     # A new draw on every read, reproducible through random's seed
     random.seed(1)
@@ -229,22 +228,3 @@ def test_pipeline_outputs(tmp_path):
         missing[0]
     with pytest.raises(TypeError, match="DimensionalDescriber"):
         make_dimensional_description_pipeline("train")
-
-
-def test_synth_ordinal_values():
-    assert synth_ordinal_values({"pitch": "low", "rate": "fast"}) == [0.0, 2.0]
-    assert synth_ordinal_values({"pitch": "mid", "rate": "normal"}) == [
-        1.0,
-        1.0,
-    ]
-    with pytest.raises(ValueError, match="pitch"):
-        synth_ordinal_values({"pitch": "very high", "rate": "slow"})
-    with pytest.raises(ValueError, match="rate"):
-        synth_ordinal_values({"pitch": "low"})
-    # Used as dimensional labels with 3-level bins
-    describer = DimensionalDescriber(
-        bins={"valence": [0.5, 1.5], "arousal": [0.5, 1.5]}
-    )
-    values = synth_ordinal_values({"pitch": "high", "rate": "slow"})
-    assert describer.level("valence", values[0]) == 2
-    assert describer.level("arousal", values[1]) == 0

@@ -244,3 +244,19 @@ def test_skip_if_exists_and_skip_prep(tmp_path, caplog):
     assert again is None
     assert "Preparation completed in previous run, skipping." in caplog.text
     assert [pathlib.Path(p).read_text() for p in paths] == before
+
+
+def test_all_label_set_keeps_every_annotated_turn(tmp_path):
+    release = make_fake_iemocap(tmp_path / "data", sessions=(1, 2, 3))
+    summary, (train, valid, test), _ = _run(
+        tmp_path, release, test_session=3, label_set="all"
+    )
+    # The dimensional recipe's label set: "oth" and "xxx" turns kept
+    # 6 turns per speaker: round(0.1 * 6) = 1 valid id each
+    assert summary["counts"] == {"train": 20, "valid": 4, "test": 12}
+    assert summary["skipped"]["label"] == {}
+    styles = Counter(item["style"] for item in test.values())
+    assert styles["other"] == 1 and styles["undecided"] == 1
+    for item in [*train.values(), *valid.values(), *test.values()]:
+        assert isinstance(item["valence"], float)
+        assert isinstance(item["arousal"], float)
