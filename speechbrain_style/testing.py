@@ -509,3 +509,31 @@ def build_tiny_ssl_model(out_dir, model="wavlm", seed=0):
         out_dir
     )
     return out_dir
+
+
+def build_tiny_passt(path, seed=0):
+    """Saves a random tiny PaSST checkpoint (1 block, 16-d), loadable like
+    the published ones by ``speechbrain_style.lobes.PaSSTEncoder``.
+
+    Arguments
+    ---------
+    path : str
+        The checkpoint file to write.
+    seed : int
+        Seed of the random weights.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    from speechbrain_style.lobes.passt import PaSST
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = PaSST(embed_dim=16, depth=1, num_heads=2)
+    finally:
+        torch.random.set_rng_state(state)
+    torch.save(model.state_dict(), path)
+    return path

@@ -640,3 +640,237 @@ def make_fake_msp_podcast(
     ) as fout:
         fout.write("\n".join(lines) + "\n")
     return release
+
+
+# Clotho v2.1: per split, (file name, 5 captions, keywords, manufacturer) of
+# the fake clips. Names have spaces and a Latin-1 letter (written UTF-8 in
+# the captions csv, ISO-8859-1 in the metadata csv); one caption holds a
+# comma and quotes, as real ones do. The j-th clip of a split lasts
+# 0.3 + 0.1 j s at 44.1 kHz.
+FAKE_CLOTHO_CLIPS = {
+    "development": [
+        ("Rain on roof.wav", "rain;roof", "josué"),
+        ("Dog barking 01.wav", "dog;bark", "fred"),
+        ("Café ambience.wav", "café;people", "anne"),
+        ("Birds at dawn.wav", "birds", "jo"),
+        ("Car passing by.wav", "car;street", "lee"),
+        ("Footsteps gravel.wav", "steps", "max"),
+    ],
+    "validation": [
+        ("Thunder far away.wav", "thunder", "kim"),
+        ("Water drip.wav", "water", "sam"),
+        ("Typing keyboard.wav", "office", "ida"),
+    ],
+    "evaluation": [
+        ("Train station.wav", "train", "bo"),
+        ("Wind chimes.wav", "wind", "al"),
+        ("Crowd cheering.wav", "crowd", "zoé"),
+    ],
+}
+FAKE_CLOTHO_ORPHAN = "Unlisted noise.wav"
+
+
+def fake_clotho_captions(file_name):
+    """The 5 fake captions of a fake Clotho clip (deterministic)."""
+    stem = file_name[:-4].lower()
+    return [
+        f"the sound of {stem}",
+        f"someone records {stem} nearby",
+        f'a recording of {stem}, then "silence"',
+        f"{stem} can be heard",
+        f"in the distance, {stem}",
+    ]
+
+
+def make_fake_clotho(
+    root, missing_audio=(), orphan=True, sample_rate=44100, seed=0
+):
+    """Builds a tiny tree in the layout of Clotho v2.1 (Zenodo 4783391).
+
+    ``clotho_captions_{split}.csv`` (utf-8: ``file_name,caption_1,...,
+    caption_5``), ``clotho_metadata_{split}.csv`` (ISO-8859-1:
+    ``file_name,keywords,sound_id,sound_link,start_end_samples,
+    manufacturer,license``) and the wavs under ``development/``,
+    ``validation/``, ``evaluation/`` for the clips of ``FAKE_CLOTHO_CLIPS``
+    (6, 3 and 3), with ``fake_clotho_captions`` as captions.
+
+    Arguments
+    ---------
+    root : str or path
+        The Clotho data folder to create.
+    missing_audio : tuple of str
+        File names listed in the csvs but with no wav.
+    orphan : bool
+        Add ``development/<FAKE_CLOTHO_ORPHAN>``, a wav with no caption row.
+    sample_rate : int
+        Sample rate of the wavs.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the data folder.
+    """
+    import csv
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    sound_id = 1000
+    for split, clips in FAKE_CLOTHO_CLIPS.items():
+        folder = os.path.join(root, split)
+        os.makedirs(folder, exist_ok=True)
+        captions_path = os.path.join(root, f"clotho_captions_{split}.csv")
+        with open(captions_path, "w", encoding="utf-8", newline="") as fout:
+            writer = csv.writer(fout)
+            writer.writerow(
+                ["file_name"] + [f"caption_{i}" for i in range(1, 6)]
+            )
+            for name, _, _ in clips:
+                writer.writerow([name, *fake_clotho_captions(name)])
+        metadata_path = os.path.join(root, f"clotho_metadata_{split}.csv")
+        with open(
+            metadata_path, "w", encoding="ISO-8859-1", newline=""
+        ) as fout:
+            writer = csv.writer(fout)
+            writer.writerow(
+                [
+                    "file_name",
+                    "keywords",
+                    "sound_id",
+                    "sound_link",
+                    "start_end_samples",
+                    "manufacturer",
+                    "license",
+                ]
+            )
+            for name, keywords, maker in clips:
+                sound_id += 1
+                writer.writerow(
+                    [
+                        name,
+                        keywords,
+                        sound_id,
+                        f"https://freesound.org/people/{maker}/sounds/"
+                        f"{sound_id}",
+                        "[0, 1323000]",
+                        maker,
+                        "http://creativecommons.org/licenses/by/3.0/",
+                    ]
+                )
+        names = [name for name, _, _ in clips]
+        if orphan and split == "development":
+            names.append(FAKE_CLOTHO_ORPHAN)
+        for j, name in enumerate(names):
+            if name in missing_audio:
+                continue
+            wav = 0.05 * rng.standard_normal(
+                int((0.3 + 0.1 * j) * sample_rate)
+            )
+            sf.write(
+                os.path.join(folder, name), wav, sample_rate, subtype="PCM_16"
+            )
+    return root
+
+
+# AudioCaps: (audiocap_id, youtube_id, start_time, caption) rows of the fake
+# csvs; train has one caption per clip, val and test five. Ids as in the
+# real data (11 characters, may start with "-").
+FAKE_AUDIOCAPS_ROWS = {
+    "train": [
+        (91139, "r1nicOVtvkQ", 130, "A woman talks nearby as water pours"),
+        (58146, "UDGBjjwyaqE", 20, "Multiple clanging and clanking sounds"),
+        (11542, "--0w1YA1Hm4", 30, "A vehicle driving as a man speaks"),
+        (63612, "7fmOlUlwoNg", 20, "Constant rattling noise and sharp beeps"),
+        (79024, "6BJ455B1aAs", 0, "A goat bleating and people talking"),
+        (80134, "QOmV7O58xpQ", 40, "Birds chirping over wind noise"),
+        (12345, "zzMissing01", 10, "A clip that could not be downloaded"),
+    ],
+    "val": [
+        (97151 + 5 * i + j, ytid, start, f"{text} ({j + 1})")
+        for i, (ytid, start, text) in enumerate(
+            [
+                ("rqfQRErjfk8", 170, "A large crowd cheers and applauds"),
+                ("rqu8iB22I_Y", 0, "Food frying with sizzling"),
+                ("ZYWCwfCkBp4", 60, "A woman speaks and a dog barks"),
+            ]
+        )
+        for j in range(5)
+    ],
+    "test": [
+        (103549 + 5 * i + j, ytid, start, f"{text} ({j + 1})")
+        for i, (ytid, start, text) in enumerate(
+            [
+                ("--U7joUcTCo", 0, "A man speaks and a machine whirs"),
+                ("-0Gj8-vB1q4", 30, "Wind blows hard and rain falls"),
+                ("-0RWZT-miFs", 420, "A train horn blows loudly"),
+                ("zzMissing02", 50, "Another clip that is gone"),
+            ]
+        )
+        for j in range(5)
+    ],
+}
+FAKE_AUDIOCAPS_MISSING = ("zzMissing01", "zzMissing02")
+
+
+def make_fake_audiocaps(root, sample_rate=48000, seed=0):
+    """Builds a tiny AudioCaps folder: the csvs and downloaded clips.
+
+    ``dataset/{train,val,test}.csv`` (``audiocap_id,youtube_id,start_time,
+    caption``, the layout of github.com/cdjkim/audiocaps) with
+    ``FAKE_AUDIOCAPS_ROWS`` (train: 7 clips x 1 caption; val: 3 x 5; test:
+    4 x 5), and ``audio/`` with one wav per clip named by youtube id, except
+    ``FAKE_AUDIOCAPS_MISSING`` (not downloadable). As downloaders do, one
+    clip is saved as ``Y<youtube_id>.wav`` (AudioSet style) and the test
+    clips in an ``audio/test/`` subfolder. The j-th clip of a split lasts
+    0.3 + 0.1 j s.
+
+    Arguments
+    ---------
+    root : str or path
+        The AudioCaps data folder to create.
+    sample_rate : int
+        Sample rate of the wavs.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the data folder.
+    """
+    import csv
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    os.makedirs(os.path.join(root, "dataset"), exist_ok=True)
+    for split, rows in FAKE_AUDIOCAPS_ROWS.items():
+        path = os.path.join(root, "dataset", f"{split}.csv")
+        with open(path, "w", encoding="utf-8", newline="") as fout:
+            writer = csv.writer(fout)
+            writer.writerow(
+                ["audiocap_id", "youtube_id", "start_time", "caption"]
+            )
+            writer.writerows(rows)
+        folder = os.path.join(root, "audio", "test" if split == "test" else "")
+        os.makedirs(folder, exist_ok=True)
+        ytids = list(dict.fromkeys(row[1] for row in rows))
+        for j, ytid in enumerate(ytids):
+            if ytid in FAKE_AUDIOCAPS_MISSING:
+                continue
+            name = f"Y{ytid}.wav" if ytid == "UDGBjjwyaqE" else f"{ytid}.wav"
+            wav = 0.05 * rng.standard_normal(
+                int((0.3 + 0.1 * j) * sample_rate)
+            )
+            sf.write(
+                os.path.join(folder, name), wav, sample_rate, subtype="PCM_16"
+            )
+    return root

@@ -15,6 +15,7 @@ import pytest
 from speechbrain_style.testing import (
     build_tiny_emotion2vec,
     build_tiny_hf_text_encoder,
+    build_tiny_passt,
     build_tiny_speaker_model,
 )
 from tests import fake_data
@@ -50,6 +51,7 @@ def tiny_models(tmp_path_factory):
         "tiny_t5": build_tiny_hf_text_encoder(str(root / "t5"), "t5"),
         "tiny_emotion2vec": build_tiny_emotion2vec(str(root / "emotion2vec")),
         "tiny_speaker_model": build_tiny_speaker_model(str(root / "ecapa")),
+        "tiny_passt": build_tiny_passt(str(root / "passt.pt")),
     }
 
 

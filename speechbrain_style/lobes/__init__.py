@@ -4,6 +4,8 @@
   T5 encoder), CLS or masked-mean pooled;
 * ``ECAPASpeechEncoder``: Fbank + ECAPA-TDNN (SpeechBrain);
 * ``Emotion2VecEncoder``: emotion2vec through funasr, padding-aware;
+* ``PaSSTEncoder``: PaSST (patchout audio transformer, hear21passt
+  architecture), 10-s windows averaged, padding-aware;
 * ``SSLSpeechEncoder``: wav2vec 2.0 / WavLM (SpeechBrain's Hugging Face
   integration), padding-aware mean pooling;
 * ``ProjectionHead``: projection (+ transform layers), L2-normalised;
@@ -22,6 +24,7 @@ from speechbrain_style.lobes.auxiliary import (
 from speechbrain_style.lobes.ecapa import ECAPASpeechEncoder
 from speechbrain_style.lobes.emotion2vec import Emotion2VecEncoder
 from speechbrain_style.lobes.heads import ProjectionHead
+from speechbrain_style.lobes.passt import PaSSTEncoder
 from speechbrain_style.lobes.ssl import SSLSpeechEncoder
 from speechbrain_style.lobes.text import HFTextEncoder
 
@@ -31,6 +34,7 @@ __all__ = [
     "GradientReversal",
     "HFTextEncoder",
     "ModalityDiscriminator",
+    "PaSSTEncoder",
     "ProjectionHead",
     "SSLSpeechEncoder",
     "StyleClassifier",

@@ -1,0 +1,315 @@
+"""What the text-audio retrieval recipes (Clotho, AudioCaps) share.
+
+Both recipes train the seed's dual encoder (PaSST + RoBERTa, 2-layer MLP
+heads, cross-entropy over the similarity matrix with every caption of a clip
+as a positive) with ``StyleRetrievalBrain`` and evaluate it with
+``CaptionRetrievalEvaluator``; they differ only in their prepare script and
+yaml. This module holds:
+
+* ``caption_dataio_prep``: datasets from caption manifests (one item per
+  clip with a ``captions`` list). Training has one item per (clip,
+  caption) pair, as in the seed, so a batch may hold several captions of
+  one clip; every item carries its clip's index as ``style_labels`` /
+  ``description_labels``, which makes ``ContrastiveLoss`` treat all pairs
+  of the same clip as positives (the seed's hard targets). Validation and
+  test have one item per clip with all its captions (the evaluation
+  gallery) and, for the validation loss, its first caption.
+* ``WarmupCosineScheduler``: the seed's per-step learning-rate schedule
+  (linear warm-up for one epoch, half-cosine decay to ``min_value`` until
+  ``rampdown_stop_epoch``, then ``min_value``).
+* ``run_caption_recipe``: the whole ``train.py``.
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import math
+import os
+
+import speechbrain as sb
+import torch
+from speechbrain.utils import checkpoints
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.audio import load_manifest, make_audio_pipeline
+
+logger = get_logger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+
+def expand_captions(clips):
+    """One item per (clip, caption), with the clip's index.
+
+    Arguments
+    ---------
+    clips : dict
+        ``{clip_id: item}``, items with a ``captions`` list.
+
+    Returns
+    -------
+    dict
+        ``{"<clip_id>#<k>": item + {"clip_id", "clip_index", "caption"}}``;
+        clip indices follow the order of ``clips``.
+
+    Example
+    -------
+    >>> pairs = expand_captions({"a": {"captions": ["x", "y"]},
+    ...                          "b": {"captions": ["z"]}})
+    >>> [(key, p["clip_index"], p["caption"]) for key, p in pairs.items()]
+    [('a#0', 0, 'x'), ('a#1', 0, 'y'), ('b#0', 1, 'z')]
+    """
+    pairs = {}
+    for index, (clip_id, item) in enumerate(clips.items()):
+        captions = item.get("captions")
+        if not captions or isinstance(captions, str):
+            raise ValueError(
+                f"Clip {clip_id!r} needs a non-empty list of captions, got "
+                f"{captions!r}"
+            )
+        for k, caption in enumerate(captions):
+            pairs[f"{clip_id}#{k}"] = dict(
+                item, clip_id=clip_id, clip_index=index, caption=caption
+            )
+    return pairs
+
+
+def caption_dataio_prep(hparams, data=None):
+    """Train/valid/test datasets of a caption corpus.
+
+    Expects hparams ``sample_rate``, ``crop_seconds`` (maximum training
+    crop, None: whole clips), ``data_folder`` and, unless ``data`` is
+    given, ``{train,valid,test}_annotation``.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+    data : dict, optional
+        ``{split: {clip_id: item}}`` already loaded.
+
+    Returns
+    -------
+    dict
+        ``{split: DynamicItemDataset}``. Output keys: ``id``, ``sig``,
+        ``style_labels`` (clip index), and ``description`` +
+        ``description_labels`` (train: the pair's caption; valid: the
+        clip's first caption), ``captions`` (valid, test).
+
+    Example
+    -------
+    >>> import soundfile as sf
+    >>> tmp = getfixture("tmp_path")
+    >>> sf.write(tmp / "a.wav", [0.1, -0.1] * 4000, 16000)
+    >>> clips = {"a": {"wav": str(tmp / "a.wav"), "captions": ["x", "y"]}}
+    >>> hparams = {"sample_rate": 16000, "crop_seconds": 0.25}
+    >>> sets = caption_dataio_prep(hparams, {s: clips for s in SPLITS})
+    >>> item = sets["train"][1]
+    >>> item["id"], item["description"], item["sig"].shape
+    ('a#1', 'y', torch.Size([4000]))
+    >>> sets["test"][0]["captions"], sets["test"][0]["sig"].shape
+    (['x', 'y'], torch.Size([8000]))
+    """
+    if data is None:
+        data = {
+            split: load_manifest(
+                hparams[f"{split}_annotation"],
+                required_keys=("wav", "captions"),
+                replacements={"data_root": hparams["data_folder"]},
+            )
+            for split in SPLITS
+        }
+
+    @sb.utils.data_pipeline.takes("clip_index")
+    @sb.utils.data_pipeline.provides("style_labels", "description_labels")
+    def label_pipeline(clip_index):
+        labels = torch.LongTensor([clip_index])
+        yield labels
+        yield labels
+
+    @sb.utils.data_pipeline.takes("caption")
+    @sb.utils.data_pipeline.provides("description")
+    def description_pipeline(caption):
+        return caption
+
+    datasets = {}
+    for split, clips in data.items():
+        train = split == "train"
+        if train:
+            items = expand_captions(clips)
+        else:
+            items = {
+                clip_id: dict(
+                    item,
+                    clip_index=index,
+                    caption=(item.get("captions") or [""])[0],
+                )
+                for index, (clip_id, item) in enumerate(clips.items())
+            }
+        audio_pipeline = make_audio_pipeline(
+            sample_rate=hparams["sample_rate"],
+            crop_seconds=hparams.get("crop_seconds") if train else None,
+            train=train,
+            allow_silent=True,
+        )
+        keys = ["id", "sig", "style_labels"]
+        dynamic_items = [audio_pipeline, label_pipeline]
+        if not split.startswith("test"):
+            dynamic_items.append(description_pipeline)
+            keys += ["description", "description_labels"]
+        if not train:
+            keys.append("captions")
+        dataset = sb.dataio.dataset.DynamicItemDataset(
+            items, dynamic_items=dynamic_items, output_keys=keys
+        )
+        if not train and any("duration" in it for it in items.values()):
+            dataset = dataset.filtered_sorted(sort_key="duration")
+        datasets[split] = dataset
+        logger.info(f"{split}: {len(dataset)} items from {len(clips)} clips")
+    return datasets
+
+
+@checkpoints.register_checkpoint_hooks
+class WarmupCosineScheduler:
+    """The seed's learning-rate schedule, stepped once per training batch.
+
+    With ``e`` the fractional epoch (steps done / ``steps_per_epoch``):
+    ``lr = value * e / warmup_epochs`` during warm-up; then a half cosine
+    from ``value`` (at ``warmup_epochs``) to ``min_value`` (at
+    ``rampdown_stop_epoch``); then ``min_value``.
+
+    Arguments
+    ---------
+    initial_value : float
+        Peak learning rate (the seed: 2e-5).
+    warmup_epochs : float
+        Linear warm-up length.
+    rampdown_stop_epoch : float
+        End of the cosine decay.
+    min_value : float
+        Final learning rate.
+    steps_per_epoch : int, optional
+        Batches per epoch; ``run_caption_recipe`` sets it from the data.
+
+    Example
+    -------
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    >>> sched = WarmupCosineScheduler(1.0, 1, 3, 0.0, steps_per_epoch=2)
+    >>> lrs = []
+    >>> for _ in range(8):
+    ...     _ = sched(opt)
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 3))
+    >>> lrs
+    [0.5, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        initial_value,
+        warmup_epochs=1.0,
+        rampdown_stop_epoch=15.0,
+        min_value=1e-7,
+        steps_per_epoch=None,
+    ):
+        if not initial_value > 0 or min_value < 0:
+            raise ValueError(
+                "initial_value must be > 0 and min_value >= 0, got "
+                f"{initial_value} and {min_value}"
+            )
+        if warmup_epochs < 0 or rampdown_stop_epoch < warmup_epochs:
+            raise ValueError(
+                "Expected 0 <= warmup_epochs <= rampdown_stop_epoch, got "
+                f"{warmup_epochs} and {rampdown_stop_epoch}"
+            )
+        self.initial_value = initial_value
+        self.warmup_epochs = warmup_epochs
+        self.rampdown_stop_epoch = rampdown_stop_epoch
+        self.min_value = min_value
+        self.steps_per_epoch = steps_per_epoch
+        self.step = 0
+
+    def value_at(self, epoch):
+        """Learning rate at a fractional epoch."""
+        if epoch < self.warmup_epochs:
+            return self.initial_value * epoch / self.warmup_epochs
+        if epoch < self.rampdown_stop_epoch:
+            progress = (epoch - self.warmup_epochs) / (
+                self.rampdown_stop_epoch - self.warmup_epochs
+            )
+            return self.min_value + (self.initial_value - self.min_value) * (
+                0.5 * (1.0 + math.cos(math.pi * progress))
+            )
+        return self.min_value
+
+    def __call__(self, optimizer):
+        """Advances one step and sets the learning rate of ``optimizer``."""
+        if not self.steps_per_epoch:
+            raise ValueError(
+                "WarmupCosineScheduler.steps_per_epoch is not set (batches "
+                "per epoch)"
+            )
+        self.step += 1
+        lr = self.value_at(self.step / self.steps_per_epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    @checkpoints.mark_as_saver
+    def save(self, path):
+        """Saves the step count."""
+        torch.save({"step": self.step}, path)
+
+    @checkpoints.mark_as_loader
+    def load(self, path, end_of_epoch=False):
+        """Restores the step count."""
+        del end_of_epoch
+        self.step = int(torch.load(path)["step"])
+
+
+def run_caption_recipe(argv, prepare, prepare_keys=()):
+    """The whole ``train.py`` of a caption recipe (Clotho, AudioCaps).
+
+    Arguments
+    ---------
+    argv : list of str
+        ``sys.argv[1:]``.
+    prepare : callable
+        ``prepare_<dataset>(data_folder, save_json_train, save_json_valid,
+        save_json_test, skip_prep, ...)``.
+    prepare_keys : tuple of str
+        Extra ``prepare`` arguments taken from hparams of the same name.
+
+    Returns
+    -------
+    StyleRetrievalBrain
+        The trained brain.
+    """
+    from speechbrain.utils.distributed import run_on_main
+
+    from speechbrain_style.recipe import (
+        fit_export_evaluate,
+        load_recipe_hparams,
+    )
+
+    hparams, run_opts = load_recipe_hparams(argv)
+    kwargs = {
+        "data_folder": hparams["data_folder"],
+        "save_json_train": hparams["train_annotation"],
+        "save_json_valid": hparams["valid_annotation"],
+        "save_json_test": hparams["test_annotation"],
+        "skip_prep": hparams["skip_prep"],
+    }
+    kwargs.update({key: hparams[key] for key in prepare_keys})
+    run_on_main(prepare, kwargs=kwargs)
+    datasets = caption_dataio_prep(hparams)
+    # batches per epoch and process (DDP shards the training set)
+    loader = hparams["train_dataloader_opts"]
+    per_process = len(datasets["train"]) / int(os.environ.get("WORLD_SIZE", 1))
+    batches = per_process // loader["batch_size"]
+    if not loader.get("drop_last", False):
+        batches = math.ceil(per_process / loader["batch_size"])
+    for name in ("encoder_lr_scheduler", "heads_lr_scheduler"):
+        scheduler = hparams.get(name)
+        if isinstance(scheduler, WarmupCosineScheduler):
+            scheduler.steps_per_epoch = max(1, int(batches))
+    return fit_export_evaluate(hparams, run_opts, datasets)

@@ -1,0 +1,96 @@
+"""Tests of speechbrain_style.caption_recipe (datasets, schedule)."""
+
+import math
+
+import pytest
+import torch
+from speechbrain.dataio.batch import PaddedBatch
+
+from speechbrain_style.caption_recipe import (
+    WarmupCosineScheduler,
+    caption_dataio_prep,
+    expand_captions,
+)
+from tests.fake_data import make_fake_clotho
+from tests.prepare_utils import load_recipe_module
+
+prepare_clotho = load_recipe_module(
+    "Clotho", "clotho_prepare.py"
+).prepare_clotho
+
+
+def test_expand_captions_errors():
+    with pytest.raises(ValueError, match="'a' needs a non-empty list"):
+        expand_captions({"a": {"captions": "one string"}})
+    with pytest.raises(ValueError, match="'b' needs a non-empty list"):
+        expand_captions({"b": {"captions": []}})
+
+
+def test_datasets_of_a_prepared_clotho_tree(tmp_path):
+    root = make_fake_clotho(tmp_path / "clotho")
+    hparams = {
+        "data_folder": root,
+        "sample_rate": 16000,
+        "crop_seconds": 0.35,
+    }
+    for split in ("train", "valid", "test"):
+        hparams[f"{split}_annotation"] = str(tmp_path / f"{split}.json")
+    prepare_clotho(
+        root, *(hparams[f"{s}_annotation"] for s in ("train", "valid", "test"))
+    )
+    sets = caption_dataio_prep(hparams)
+    assert len(sets["train"]) == 30  # 6 clips x 5 captions
+    assert len(sets["valid"]) == 3 and len(sets["test"]) == 3
+    items = [sets["train"][i] for i in range(10)]
+    batch = PaddedBatch(items)
+    # the 5 captions of a clip share its index: the loss's positives
+    labels = batch.style_labels.data.view(-1).tolist()
+    assert labels == [0] * 5 + [1] * 5
+    assert torch.equal(batch.style_labels.data, batch.description_labels.data)
+    assert batch.description[:2] == [
+        "the sound of rain on roof",
+        "someone records rain on roof nearby",
+    ]
+    # random training crops of at most 0.35 s (resampled to 16 kHz)
+    assert all(item["sig"].shape[0] <= int(0.35 * 16000) for item in items)
+    # evaluation items: one per clip, all captions, whole clips
+    valid = [sets["valid"][i] for i in range(3)]
+    assert all(len(item["captions"]) == 5 for item in valid)
+    assert [item["description"] for item in valid] == [
+        item["captions"][0] for item in valid
+    ]
+    lengths = [item["sig"].shape[0] for item in valid]
+    assert lengths == sorted(lengths)  # sorted by duration
+    assert lengths[0] == int(0.3 * 16000)
+    test_keys = set(sets["test"][0])
+    assert "description" not in test_keys and "captions" in test_keys
+
+
+def _seed_lr(epoch, base=2e-5, min_lr=1e-7, warmup=1, stop=15):
+    """The seed's update_lr (linear warm-up, cosine rampdown from 1)."""
+    if epoch < warmup:
+        return base * epoch / warmup
+    if epoch < stop:
+        return min_lr + (base - min_lr) * 0.5 * (
+            1 + math.cos(math.pi * (epoch - warmup) / (stop - warmup))
+        )
+    return min_lr
+
+
+def test_scheduler_follows_the_seed_schedule_and_checkpoints(tmp_path):
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([param], lr=1.0)
+    sched = WarmupCosineScheduler(2e-5, 1, 15, 1e-7, steps_per_epoch=4)
+    lrs = [sched(opt) for _ in range(4 * 20)]
+    expected = [_seed_lr((step + 1) / 4) for step in range(80)]
+    assert lrs == pytest.approx(expected, rel=1e-12)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-7)
+    assert lrs[3] == pytest.approx(2e-5)  # end of the warm-up epoch
+    sched.save(tmp_path / "sched.ckpt")
+    again = WarmupCosineScheduler(2e-5, 1, 15, 1e-7, steps_per_epoch=4)
+    again.load(tmp_path / "sched.ckpt")
+    assert again.step == 80
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        WarmupCosineScheduler(1.0)(opt)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        WarmupCosineScheduler(1.0, warmup_epochs=3, rampdown_stop_epoch=2)
