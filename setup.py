@@ -20,7 +20,8 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as fin:
 extras = {
     "emotion2vec": ["funasr==1.4.16"],
     "faiss": ["faiss-cpu==1.15.1"],
-    "dev": ["pytest>=8", "ruff>=0.6"],
+    # selenium drives Debian's chromium in the search page's browser test
+    "dev": ["pytest>=8", "ruff>=0.6", "selenium==4.51.0"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -4,9 +4,16 @@ Subcommands::
 
     speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
     speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
+                            [--shard_size N] [--fp16]
     speechbrain-style search --model DIR --index I [-k 10] [--json]
-                             [--fusion N] "query" [-q "another query" ...]
+                             [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
+                             "query" [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
+    speechbrain-style serve --model DIR --index I [--host H] [--port P]
+
+``index`` is resumable (rerun the same command after an interruption) and
+runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
+...``: each rank embeds its own shards and rank 0 merges them.
 
 Authors
  * speechbrain-style contributors 2026
@@ -58,7 +65,7 @@ def cmd_index(args):
 
     model = _load_model(args.model, args.device)
     items = _read_items(args)
-    build_index(
+    index = build_index(
         model.encode_audio,
         items,
         args.out,
@@ -70,8 +77,11 @@ def cmd_index(args):
         },
         progress=not args.quiet,
         on_error=args.on_error,
+        shard_size=args.shard_size,
+        fp16=args.fp16,
     )
-    print(f"Indexed {len(items)} items into {os.path.abspath(args.out)}")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"Indexed {len(index)} items into {os.path.abspath(args.out)}")
     return 0
 
 
@@ -97,8 +107,16 @@ def cmd_search(args):
     if not queries:
         raise SystemExit("error: give a query (or several with -q)")
     model = _load_model(args.model, args.device)
+    backend_options = {}
+    if args.backend == "ivf":
+        backend_options = {"nlist": args.nlist, "nprobe": args.nprobe}
+    elif args.backend == "hnsw":
+        backend_options = {"hnsw_m": args.hnsw_m, "ef_search": args.ef_search}
     index = StyleIndex.load(
-        args.index, expected_model={"fingerprint": model.fingerprint}
+        args.index,
+        expected_model={"fingerprint": model.fingerprint},
+        backend=args.backend,
+        backend_options=backend_options,
     )
     filters = {}
     for pair in args.filter or []:
@@ -200,6 +218,20 @@ def build_parser():
         default="raise",
         help="bad audio: stop (default) or skip it (counted and recorded)",
     )
+    p_index.add_argument(
+        "--shard_size",
+        "--shard-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="items per shard: finished shards survive an interruption and "
+        "are reused when the command is rerun (default: one shard)",
+    )
+    p_index.add_argument(
+        "--fp16",
+        action="store_true",
+        help="store the embeddings as float16 (half the disk and memory)",
+    )
     p_index.add_argument("--quiet", action="store_true")
     p_index.set_defaults(func=cmd_index)
 
@@ -223,6 +255,30 @@ def build_parser():
         metavar="N",
         help="cross-modal fusion: search with the similarity-weighted mean "
         "of the query's N nearest index items (the paper uses N=10)",
+    )
+    p_search.add_argument(
+        "--backend",
+        choices=("exact", "faiss-flat", "ivf", "hnsw"),
+        default="exact",
+        help="search backend: exact (default), faiss-flat (exact, faiss), "
+        "ivf or hnsw (approximate, faiss; pip install "
+        "speechbrain-style[faiss])",
+    )
+    p_search.add_argument(
+        "--nlist", type=int, default=None, help="ivf: clusters (~sqrt(N))"
+    )
+    p_search.add_argument(
+        "--nprobe", type=int, default=None, help="ivf: clusters visited (16)"
+    )
+    p_search.add_argument(
+        "--hnsw_m", "--hnsw-m", type=int, default=None, help="hnsw: links (32)"
+    )
+    p_search.add_argument(
+        "--ef_search",
+        "--ef-search",
+        type=int,
+        default=None,
+        help="hnsw: search candidate list size (64)",
     )
     p_search.add_argument(
         "--fields",
@@ -253,6 +309,12 @@ def build_parser():
     p_describe.add_argument("--json", action="store_true")
     p_describe.add_argument("file", help="audio file")
     p_describe.set_defaults(func=cmd_describe)
+
+    from speechbrain_style.serve import add_serve_arguments, run_serve
+
+    p_serve = sub.add_parser("serve", help="search page over an index (HTTP)")
+    add_serve_arguments(p_serve)
+    p_serve.set_defaults(func=run_serve)
     return parser
 
 

@@ -5,22 +5,39 @@ encoder and stores the L2-normalised embeddings on disk together with the
 item ids, paths and metadata, and a description of the model that made them.
 :class:`StyleIndex` loads such an index (verifying checksums, dimension and
 model) and answers queries, typically text embeddings projected into the
-shared speech-text space, by exact cosine search.
+shared speech-text space, with a search backend of
+:mod:`speechbrain_style.search` (exact by default; faiss flat, IVF or HNSW).
 
 On-disk layout of an index directory:
 
-* ``embeddings.npy``: float32 array (N, D), rows in the original item order;
+* ``embeddings.npy``: float32 (or float16 with ``fp16=True``) array (N, D),
+  rows in the original item order;
 * ``items.json``: list of ``{"id", "wav", "metadata"}`` records, same order;
 * ``index.json``: format version, dim, count, dtype, sample rate, model info,
-  sha256 of the two files above, creation time and the skipped items.
+  sha256 of the two files above, creation time, the skipped items and how
+  the index was built (``build``: the sha256 of the build plan, shard size).
 
-``index.json`` is written last, and every file is written atomically
-(temporary file + ``os.replace``), so an interrupted build never leaves an
-index that loads with mismatched parts.
+Building is sharded and resumable. Items are sorted by duration (longest
+first), cut into shards of ``shard_size`` consecutive items (so each shard
+holds items of similar length) and each shard into batches. While building,
+``shards/plan.json`` describes the plan and each finished shard ``i`` is
+``shards/shard-{i:05d}.npy`` (its embeddings) plus
+``shards/shard-{i:05d}.json`` (its rows, skipped items and the sha256 of the
+``.npy``), written in that order, each atomically (temporary file +
+``os.replace``): a shard is finished exactly when its ``.json`` exists, and
+a half-written shard is never read. Rerunning the same build (same items,
+model description and options: the plan's sha256) reuses the finished
+shards and encodes only the others; since batches are fixed by the plan, the
+result is bitwise identical to an uninterrupted run. Under ``torchrun``
+(``RANK``/``WORLD_SIZE`` set; a gloo process group is created if none
+exists) rank r encodes shards r, r + W, r + 2W, ...; rank 0 merges all
+shards into the three index files after a barrier, so the same call scales
+from one process to many machines sharing the output folder.
+``index.json`` is written last: an interrupted build never leaves an index
+that loads with mismatched parts.
 
-Search runs through a small backend interface (:class:`ExactSearch`:
-``search(queries, k, mask=None) -> (scores, indices)``) so that approximate
-backends can be swapped in without changing :class:`StyleIndex`.
+Format versions: version 2 adds float16 storage and the ``build`` record;
+version 1 indexes (float32, no ``build``) still load.
 
 Authors
  * speechbrain-style contributors
@@ -31,6 +48,7 @@ import hashlib
 import json
 import numbers
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -44,13 +62,28 @@ from speechbrain_style.audio import (
     load_audio,
     load_audio_segment,
 )
+from speechbrain_style.search import ExactSearch, make_backend
+
+__all__ = [
+    "ExactSearch",
+    "StyleIndex",
+    "StyleIndexError",
+    "build_index",
+    "file_sha256",
+    "index_progress",
+    "module_fingerprint",
+]
 
 logger = get_logger(__name__)
 
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 EMBEDDINGS_FILE = "embeddings.npy"
 ITEMS_FILE = "items.json"
 INFO_FILE = "index.json"
+SHARDS_DIR = "shards"
+PLAN_FILE = "plan.json"
+STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 NORM_TOLERANCE = 1e-3
 
 
@@ -160,126 +193,6 @@ def _check_embedding_matrix(embeddings):
         )
 
 
-class ExactSearch:
-    """Exact inner-product top-k search over a fixed embedding matrix.
-
-    Scores are computed ``chunk_size`` rows (and ``query_chunk_size``
-    queries) at a time and merged into a running top-k, so memory stays
-    bounded by ``query_chunk_size x (chunk_size + k)`` scores whatever the
-    number of items. With L2-normalised embeddings and queries the scores are
-    cosine similarities. Among tied scores the order is unspecified.
-
-    This is the reference backend: others (e.g. approximate ones) provide
-    the same ``search(queries, k, mask=None)`` method.
-
-    Arguments
-    ---------
-    embeddings : torch.Tensor
-        Item embeddings (N, D).
-    chunk_size : int
-        Item rows scored at a time.
-    query_chunk_size : int
-        Queries scored at a time.
-
-    Example
-    -------
-    >>> emb = torch.eye(4)
-    >>> backend = ExactSearch(emb, chunk_size=2)
-    >>> query = torch.tensor([[0.0, 0.6, 0.8, 0.0]])
-    >>> scores, indices = backend.search(query, k=2)
-    >>> indices.tolist(), [round(s, 2) for s in scores[0].tolist()]
-    ([[2, 1]], [0.8, 0.6])
-    >>> mask = torch.tensor([True, True, False, False])
-    >>> backend.search(query, 2, mask)[1].tolist()
-    [[1, 0]]
-    """
-
-    def __init__(self, embeddings, chunk_size=4096, query_chunk_size=1024):
-        _check_embedding_matrix(embeddings)
-        if chunk_size < 1 or query_chunk_size < 1:
-            raise ValueError(
-                f"chunk_size and query_chunk_size must be >= 1, got "
-                f"{chunk_size} and {query_chunk_size}"
-            )
-        self.embeddings = embeddings
-        self.chunk_size = int(chunk_size)
-        self.query_chunk_size = int(query_chunk_size)
-
-    def search(self, queries, k, mask=None):
-        """Returns the top-k items for each query.
-
-        Arguments
-        ---------
-        queries : torch.Tensor
-            Queries (Q, D), same dtype and dimension as the embeddings.
-        k : int
-            Number of results per query (fewer if fewer items are eligible).
-        mask : torch.Tensor, optional
-            Boolean (N,) tensor; only items where it is True are eligible.
-
-        Returns
-        -------
-        scores : torch.Tensor
-            (Q, k') scores in decreasing order, k' = min(k, eligible items).
-        indices : torch.Tensor
-            (Q, k') row indices into the embeddings.
-        """
-        num_items = self.embeddings.shape[0]
-        candidates = None
-        if mask is not None:
-            mask = torch.as_tensor(mask)
-            if mask.dtype != torch.bool or mask.shape != (num_items,):
-                raise ValueError(
-                    f"mask must be a bool tensor of shape ({num_items},), got "
-                    f"{mask.dtype} {tuple(mask.shape)}"
-                )
-            candidates = mask.nonzero().squeeze(1)
-            num_items = candidates.numel()
-        k = min(int(k), num_items)
-        all_scores, all_indices = [], []
-        for q_start in range(0, queries.shape[0], self.query_chunk_size):
-            block = queries[q_start : q_start + self.query_chunk_size]
-            scores, indices = self._search_block(block, k, candidates)
-            all_scores.append(scores)
-            all_indices.append(indices)
-        if not all_scores:
-            return (
-                queries.new_empty((0, k)),
-                torch.empty((0, k), dtype=torch.long),
-            )
-        return torch.cat(all_scores), torch.cat(all_indices)
-
-    def _search_block(self, queries, k, candidates):
-        """Running top-k over item chunks for one block of queries."""
-        num_queries = queries.shape[0]
-        best_scores = queries.new_empty((num_queries, 0))
-        best_indices = torch.empty((num_queries, 0), dtype=torch.long)
-        if k == 0:
-            return best_scores, best_indices
-        num_items = (
-            self.embeddings.shape[0] if candidates is None else len(candidates)
-        )
-        for start in range(0, num_items, self.chunk_size):
-            stop = min(start + self.chunk_size, num_items)
-            if candidates is None:
-                rows = self.embeddings[start:stop]
-                row_ids = torch.arange(start, stop)
-            else:
-                row_ids = candidates[start:stop]
-                rows = self.embeddings[row_ids]
-            scores = queries @ rows.T
-            chunk_scores, chunk_pos = scores.topk(min(k, stop - start), dim=1)
-            merged_scores = torch.cat([best_scores, chunk_scores], dim=1)
-            merged_indices = torch.cat(
-                [best_indices, row_ids[chunk_pos]], dim=1
-            )
-            best_scores, keep = merged_scores.topk(
-                min(k, merged_scores.shape[1]), dim=1
-            )
-            best_indices = merged_indices.gather(1, keep)
-        return best_scores, best_indices
-
-
 class StyleIndex:
     """Speech embeddings with their items, searchable by cosine similarity.
 
@@ -293,11 +206,16 @@ class StyleIndex:
         One ``{"id", "wav", "metadata"}`` record per row, same order.
     info : dict, optional
         The index description (contents of ``index.json``).
-    backend : object, optional
-        Search backend with ``search(queries, k, mask=None)``; by default
-        an :class:`ExactSearch` over the embeddings.
-    chunk_size : int
-        Rows scored at a time by the default backend.
+    backend : object or str, optional
+        Search backend with ``search(queries, k, mask=None)``, or the name
+        of one (``"exact"``, ``"faiss-flat"``, ``"ivf"``, ``"hnsw"``, see
+        :func:`speechbrain_style.search.make_backend`); by default an
+        :class:`ExactSearch` over the embeddings.
+    chunk_size : int, optional
+        Rows scored at a time by the default backend (default: adaptive).
+    backend_options : dict, optional
+        Keyword arguments of the backend named by ``backend``, e.g.
+        ``{"nprobe": 32}``.
 
     Example
     -------
@@ -317,9 +235,19 @@ class StyleIndex:
     """
 
     def __init__(
-        self, embeddings, items, info=None, backend=None, chunk_size=4096
+        self,
+        embeddings,
+        items,
+        info=None,
+        backend=None,
+        chunk_size=None,
+        backend_options=None,
     ):
-        embeddings = torch.as_tensor(embeddings, dtype=torch.float32)
+        embeddings = torch.as_tensor(embeddings)
+        if embeddings.dtype != torch.float16:
+            # float16 storage stays float16 (half the memory); the rest is
+            # searched as float32.
+            embeddings = embeddings.float()
         _check_embedding_matrix(embeddings)
         if len(items) != embeddings.shape[0]:
             raise ValueError(
@@ -353,6 +281,10 @@ class StyleIndex:
         self.info = dict(info or {})
         if backend is None:
             backend = ExactSearch(embeddings, chunk_size=chunk_size)
+        elif isinstance(backend, str):
+            backend = make_backend(
+                embeddings, backend, **dict(backend_options or {})
+            )
         self.backend = backend
 
     @classmethod
@@ -361,8 +293,9 @@ class StyleIndex:
         index_dir,
         expected_dim=None,
         expected_model=None,
-        chunk_size=4096,
+        chunk_size=None,
         backend=None,
+        backend_options=None,
     ):
         """Loads and verifies an index written by :func:`build_index`.
 
@@ -376,11 +309,15 @@ class StyleIndex:
             A dict: each of its keys must be in the index's ``model_info``
             with an equal value. A str: must equal
             ``model_info["fingerprint"]`` (see :func:`module_fingerprint`).
-        chunk_size : int
+        chunk_size : int, optional
             Rows scored at a time by the default backend.
-        backend : callable, optional
-            ``backend(embeddings)`` returning a search backend; by default
-            :class:`ExactSearch`.
+        backend : str or callable, optional
+            A backend name (``"exact"``, ``"faiss-flat"``, ``"ivf"``,
+            ``"hnsw"``) or ``backend(embeddings)`` returning a search
+            backend; by default :class:`ExactSearch`.
+        backend_options : dict, optional
+            Options of the named backend (e.g. ``nlist``, ``nprobe``,
+            ``hnsw_m``, ``ef_search``).
 
         Returns
         -------
@@ -414,11 +351,17 @@ class StyleIndex:
                 f"{info_path} is not an index description (it needs the "
                 f"fields {list(required)})"
             )
-        if info.get("format_version") != INDEX_FORMAT_VERSION:
+        if info.get("format_version") not in READABLE_FORMAT_VERSIONS:
             raise StyleIndexError(
                 f"{info_path} has format version "
-                f"{info.get('format_version')}, this code reads version "
-                f"{INDEX_FORMAT_VERSION}; rebuild the index"
+                f"{info.get('format_version')}, this code reads versions "
+                f"{list(READABLE_FORMAT_VERSIONS)}; rebuild the index"
+            )
+        dtype_name = info.get("dtype", "float32")
+        if dtype_name not in STORAGE_DTYPES:
+            raise StyleIndexError(
+                f"{info_path} has dtype {dtype_name!r}, expected one of "
+                f"{list(STORAGE_DTYPES)}"
             )
         for path, key in [
             (emb_path, "embeddings_sha256"),
@@ -438,10 +381,13 @@ class StyleIndex:
         except (ValueError, OSError, EOFError) as e:
             raise StyleIndexError(f"Cannot read {emb_path}: {e}") from e
         expected_shape = (info["count"], info["dim"])
-        if embeddings.dtype != np.float32 or embeddings.shape != expected_shape:
+        if (
+            embeddings.dtype != STORAGE_DTYPES[dtype_name]
+            or embeddings.shape != expected_shape
+        ):
             raise StyleIndexError(
                 f"{emb_path} holds {embeddings.dtype} {embeddings.shape}, "
-                f"{info_path} says float32 {expected_shape}"
+                f"{info_path} says {dtype_name} {expected_shape}"
             )
         if not np.isfinite(embeddings).all():
             raise StyleIndexError(f"{emb_path} contains NaN or inf values")
@@ -460,10 +406,15 @@ class StyleIndex:
         if expected_model is not None:
             _check_model(expected_model, model_info, index_dir)
         embeddings = torch.from_numpy(embeddings)
-        if backend is not None:
+        if callable(backend):
             backend = backend(embeddings)
         return cls(
-            embeddings, items, info=info, backend=backend, chunk_size=chunk_size
+            embeddings,
+            items,
+            info=info,
+            backend=backend,
+            chunk_size=chunk_size,
+            backend_options=backend_options,
         )
 
     def __len__(self):
@@ -476,7 +427,7 @@ class StyleIndex:
 
     @property
     def embeddings(self):
-        """Item embeddings, a float32 tensor (N, D)."""
+        """Item embeddings (N, D): float32, or float16 if stored so."""
         return self._embeddings
 
     @property
@@ -637,8 +588,12 @@ class StyleIndex:
                 f"fusion_n must be a positive int, got {fusion_n!r}"
             )
         similarities, indices = self.backend.search(queries, fusion_n, mask)
+        # Only the neighbours' rows are needed (as float32), not the whole
+        # matrix.
+        neighbours = self._embeddings[indices.reshape(-1)].float()
+        local = torch.arange(indices.numel()).reshape(indices.shape)
         return fuse_neighbours(
-            queries, self._embeddings, similarities, indices, weighting
+            queries, neighbours, similarities, local, weighting
         )
 
 
@@ -745,14 +700,21 @@ def build_index(
     on_error="raise",
     allow_silent=False,
     silence_threshold=DEFAULT_SILENCE_THRESHOLD,
+    shard_size=None,
+    fp16=False,
+    resume=True,
+    keep_shards=False,
+    distributed=True,
 ):
     """Encodes audio items and writes a :class:`StyleIndex` to ``out_dir``.
 
     Items are encoded longest first in batches of similar length (little
-    padding), under ``torch.inference_mode()``; the stored rows follow the
-    original item order. Audio is read with
-    :func:`speechbrain_style.audio.load_audio` (or ``load_audio_segment``
-    when an item has ``start``/``stop`` in seconds).
+    padding), under ``torch.inference_mode()``, shard by shard (see the
+    module docstring: finished shards survive a killed run and are reused by
+    a rerun; under ``torchrun`` each rank encodes its own shards and rank 0
+    merges them); the stored rows follow the original item order. Audio is
+    read with :func:`speechbrain_style.audio.load_audio` (or
+    ``load_audio_segment`` when an item has ``start``/``stop`` in seconds).
 
     Arguments
     ---------
@@ -766,7 +728,8 @@ def build_index(
         from :func:`speechbrain_style.audio.load_manifest`. A ``duration``
         field (seconds) avoids reading file headers for sorting.
     out_dir : str or os.PathLike
-        Index directory (created if needed; an index there is replaced).
+        Index directory (created if needed; an index there built from other
+        inputs is replaced).
     batch_size : int
         Maximum items per batch.
     sample_rate : int
@@ -777,9 +740,11 @@ def build_index(
     model_info : dict, optional
         JSON-serialisable description of the encoder, e.g.
         ``{"model": folder, "fingerprint": module_fingerprint(model)}``;
-        checked by ``StyleIndex.load(expected_model=...)``.
+        checked by ``StyleIndex.load(expected_model=...)``. It is part of
+        the build plan, so finished shards are reused only for the same
+        model description: give a fingerprint when resuming matters.
     progress : bool
-        Whether to show a tqdm progress bar.
+        Whether to show a tqdm progress bar (rank 0 only).
     on_error : str
         ``"raise"`` (default): a missing, unreadable, empty or silent item
         raises an error naming its id and path. ``"skip"``: such items are
@@ -789,11 +754,25 @@ def build_index(
         Whether silent audio is accepted.
     silence_threshold : float
         Peak amplitude under which audio counts as silent.
+    shard_size : int, optional
+        Items per shard (the unit of resumption and of work per rank); by
+        default all items form one shard.
+    fp16 : bool
+        Store the embeddings as float16 (half the disk and memory; scores
+        change by about 1e-3).
+    resume : bool
+        Reuse finished shards (and a complete index) of the same plan; if
+        False, everything in ``out_dir`` from a previous build is discarded.
+    keep_shards : bool
+        Keep the shard files after the merge (they are deleted by default).
+    distributed : bool
+        Share the work among the ranks of ``torch.distributed`` when it is
+        initialised or when ``RANK``/``WORLD_SIZE`` are set (``torchrun``).
 
     Returns
     -------
     StyleIndex
-        The index just written.
+        The index just written (on every rank).
 
     Example
     -------
@@ -813,7 +792,12 @@ def build_index(
     ...     feats = torch.stack([mean, wavs.amax(1)], dim=1)
     ...     return torch.nn.functional.normalize(feats, dim=1)
     >>> index = build_index(
-    ...     encode_batch, items, root / "index", batch_size=2, progress=False
+    ...     encode_batch,
+    ...     items,
+    ...     root / "index",
+    ...     batch_size=2,
+    ...     shard_size=2,
+    ...     progress=False,
     ... )
     >>> index.ids
     ['utt0', 'utt1', 'utt2']
@@ -830,6 +814,14 @@ def build_index(
         raise ValueError("items must be a non-empty dict {item_id: {...}}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if shard_size is not None and (
+        isinstance(shard_size, bool)
+        or not isinstance(shard_size, numbers.Integral)
+        or shard_size < 1
+    ):
+        raise ValueError(
+            f"shard_size must be a positive int or None, got {shard_size!r}"
+        )
     if max_batch_seconds is not None and max_batch_seconds <= 0:
         raise ValueError(
             f"max_batch_seconds must be > 0, got {max_batch_seconds}"
@@ -856,94 +848,439 @@ def build_index(
             ) from e
         records.append(record)
 
-    skipped = {}
+    out_dir = os.fspath(out_dir)
+    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    options = {
+        "batch_size": int(batch_size),
+        "sample_rate": int(sample_rate),
+        "max_batch_seconds": max_batch_seconds,
+        "shard_size": None if shard_size is None else int(shard_size),
+        "dtype": "float16" if fp16 else "float32",
+        "on_error": on_error,
+        "allow_silent": bool(allow_silent),
+        "silence_threshold": float(silence_threshold),
+        "model_info": model_info,
+    }
+    rank, world_size = _distributed_context(distributed)
 
-    def fail(pos, error):
+    def fail(pos, error, skipped):
         item_id, path = ids[pos], items[ids[pos]]["wav"]
         if on_error == "raise":
             _rethrow_for_item(error, item_id, path)
-        skipped[pos] = {
-            "id": str(item_id),
-            "wav": path,
-            "reason": _failure_reason(error),
-            "error": str(error),
-        }
+        skipped.append(
+            {
+                "pos": pos,
+                "id": str(item_id),
+                "wav": path,
+                "reason": _failure_reason(error),
+                "error": str(error),
+            }
+        )
         logger.warning("Skipping item %r (%s): %s", item_id, path, error)
 
-    durations = {}
-    for pos, item_id in enumerate(ids):
-        try:
-            durations[pos] = _item_duration(item_id, items[item_id])
-        except (FileNotFoundError, AudioError) as e:
-            fail(pos, e)
-    order = sorted(durations, key=lambda pos: (-durations[pos], pos))
-    batches = _plan_batches(order, durations, batch_size, max_batch_seconds)
+    state = None
+    if rank == 0:
+        state = _prepare_build(
+            out_dir, items, ids, records, options, resume, fail
+        )
+    state = _broadcast_object(state, world_size)
+    if state["complete"]:
+        logger.info(
+            "Index %s is complete and matches the inputs; nothing to do",
+            out_dir,
+        )
+        return StyleIndex.load(out_dir)
+    plan = state["plan"]
+    plan_sha = plan["plan_sha256"]
 
-    embeddings = {}
-    dim = None
+    mine = list(range(rank, len(plan["shards"]), world_size))
+    todo = []
+    for shard in mine:
+        if _finished_shard(shards_dir, shard, plan_sha) is None:
+            todo.append(shard)
+    if len(todo) < len(mine):
+        logger.info(
+            "Rank %d: %d of its %d shards already finished; encoding %d",
+            rank,
+            len(mine) - len(todo),
+            len(mine),
+            len(todo),
+        )
     from tqdm import tqdm
 
+    total = sum(len(b) for shard in mine for b in plan["shards"][shard])
+    done = total - sum(len(b) for shard in todo for b in plan["shards"][shard])
     with (
         tqdm(
-            total=len(ids),
-            initial=len(skipped),
-            disable=not progress,
+            total=total,
+            initial=done,
+            disable=not progress or rank != 0,
             desc="Indexing",
             unit="utt",
         ) as bar,
         torch.inference_mode(),
     ):
-        for batch in batches:
-            loaded = []
-            for pos in batch:
-                item = items[ids[pos]]
-                try:
-                    wav = _load_item(
-                        item, sample_rate, allow_silent, silence_threshold
-                    )
-                    loaded.append((pos, wav))
-                except (FileNotFoundError, AudioError, ValueError) as e:
-                    fail(pos, e)
-            bar.update(len(batch))
-            if not loaded:
-                continue
-            batch_embs = _encode(
-                encode_batch, loaded, [ids[p] for p, _ in loaded]
+        for shard in todo:
+            _encode_shard(
+                encode_batch,
+                shard,
+                plan,
+                items,
+                ids,
+                options,
+                shards_dir,
+                fail,
+                bar,
             )
-            if dim is None:
-                dim = batch_embs.shape[1]
-            elif batch_embs.shape[1] != dim:
-                raise ValueError(
-                    f"encode_batch returned {batch_embs.shape[1]}-dim "
-                    f"embeddings after {dim}-dim ones"
-                )
-            for (pos, _), emb in zip(loaded, batch_embs, strict=True):
-                embeddings[pos] = emb
+    _barrier(world_size)
+    if rank == 0:
+        index = _merge_shards(out_dir, plan, records, options)
+        if not keep_shards:
+            shutil.rmtree(shards_dir, ignore_errors=True)
+    _barrier(world_size)
+    if rank != 0:
+        index = StyleIndex.load(out_dir)
+    return index
 
-    kept = sorted(embeddings)
+
+def index_progress(out_dir):
+    """Reports how far a (possibly running or interrupted) build got.
+
+    Arguments
+    ---------
+    out_dir : str or os.PathLike
+        The index directory given to :func:`build_index`.
+
+    Returns
+    -------
+    dict
+        ``{"complete": bool, "num_shards": int or None, "finished": [shard
+        numbers]}``; ``num_shards`` is None if no build plan is present.
+
+    Example
+    -------
+    >>> index_progress(getfixture("tmp_path"))
+    {'complete': False, 'num_shards': None, 'finished': []}
+    """
+    out_dir = os.fspath(out_dir)
+    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    plan_path = os.path.join(shards_dir, PLAN_FILE)
+    report = {
+        "complete": os.path.isfile(os.path.join(out_dir, INFO_FILE)),
+        "num_shards": None,
+        "finished": [],
+    }
+    if not os.path.isfile(plan_path):
+        return report
+    plan = _read_json(plan_path)
+    report["num_shards"] = len(plan["shards"])
+    report["finished"] = [
+        shard
+        for shard in range(len(plan["shards"]))
+        if os.path.isfile(_shard_path(shards_dir, shard, ".json"))
+    ]
+    return report
+
+
+def _distributed_context(distributed):
+    """Returns (rank, world size), creating a gloo group under torchrun."""
+    if not distributed:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        return 0, 1
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return 0, 1
+        from speechbrain.utils.distributed import ddp_init_group
+
+        ddp_init_group({"distributed_backend": "gloo"})
+        logger.info(
+            "Initialised a gloo process group (rank %d of %d) for indexing",
+            dist.get_rank(),
+            dist.get_world_size(),
+        )
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _barrier(world_size):
+    if world_size > 1:
+        torch.distributed.barrier()
+
+
+def _broadcast_object(obj, world_size):
+    """Rank 0's ``obj`` on every rank."""
+    if world_size == 1:
+        return obj
+    holder = [obj]
+    torch.distributed.broadcast_object_list(holder, src=0)
+    return holder[0]
+
+
+def _shard_path(shards_dir, shard, suffix):
+    return os.path.join(shards_dir, f"shard-{shard:05d}{suffix}")
+
+
+def _plan_sha256(records, durations, options):
+    """sha256 of everything the shards depend on (record by record)."""
+    digest = hashlib.sha256()
+
+    def add(obj):
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        digest.update(text.encode("utf-8") + b"\n")
+
+    add({"format_version": INDEX_FORMAT_VERSION, "options": options})
+    for pos, record in enumerate(records):
+        add([record, durations.get(pos)])
+    return digest.hexdigest()
+
+
+def _prepare_build(out_dir, items, ids, records, options, resume, fail):
+    """Rank 0: plans the shards and tidies ``out_dir`` for this plan.
+
+    Returns ``{"complete": True}`` when a complete index of the same plan is
+    already there, else ``{"complete": False, "plan": plan}``.
+    """
+    skipped = []
+    durations = {}
+    for pos, item_id in enumerate(ids):
+        try:
+            durations[pos] = _item_duration(item_id, items[item_id])
+        except (FileNotFoundError, AudioError) as e:
+            fail(pos, e, skipped)
+    order = sorted(durations, key=lambda pos: (-durations[pos], pos))
+    shard_size = options["shard_size"] or max(1, len(order))
+    shards = [
+        _plan_batches(
+            order[start : start + shard_size],
+            durations,
+            options["batch_size"],
+            options["max_batch_seconds"],
+        )
+        for start in range(0, len(order), shard_size)
+    ]
+    plan_sha = _plan_sha256(records, durations, options)
+    plan = {
+        "format_version": INDEX_FORMAT_VERSION,
+        "plan_sha256": plan_sha,
+        "num_items": len(ids),
+        "options": options,
+        "shards": shards,
+        "skipped": skipped,
+    }
+    os.makedirs(out_dir, exist_ok=True)
+    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    info_path = os.path.join(out_dir, INFO_FILE)
+    if resume and _complete_index_matches(out_dir, plan_sha):
+        return {"complete": True}
+    if os.path.exists(info_path):
+        # An interrupted rebuild must not leave the old description in place
+        # next to new embeddings.
+        os.remove(info_path)
+    if not resume:
+        shutil.rmtree(shards_dir, ignore_errors=True)
+    os.makedirs(shards_dir, exist_ok=True)
+    _remove_stale_shards(shards_dir, plan_sha)
+    _write_json(os.path.join(shards_dir, PLAN_FILE), plan)
+    return {"complete": False, "plan": plan}
+
+
+def _complete_index_matches(out_dir, plan_sha):
+    """Whether ``out_dir`` holds a loadable index built from this plan."""
+    info_path = os.path.join(out_dir, INFO_FILE)
+    if not os.path.isfile(info_path):
+        return False
+    try:
+        info = _read_json(info_path)
+        if (info.get("build") or {}).get("plan_sha256") != plan_sha:
+            return False
+        StyleIndex.load(out_dir)
+    except (StyleIndexError, FileNotFoundError, AttributeError) as e:
+        logger.warning("Rebuilding the index in %s: %s", out_dir, e)
+        return False
+    return True
+
+
+def _remove_stale_shards(shards_dir, plan_sha):
+    """Deletes temporary files and shards of another plan."""
+    removed = 0
+    for name in sorted(os.listdir(shards_dir)):
+        path = os.path.join(shards_dir, name)
+        if name.endswith(".tmp"):
+            os.remove(path)
+        elif name.startswith("shard-") and name.endswith(".json"):
+            try:
+                record = _read_json(path)
+                stale = record.get("plan_sha256") != plan_sha
+            except StyleIndexError:
+                stale = True
+            if stale:
+                os.remove(path)
+                npy = path[: -len(".json")] + ".npy"
+                if os.path.exists(npy):
+                    os.remove(npy)
+                removed += 1
+    if removed:
+        logger.info(
+            "Removed %d shards of an earlier build with other inputs from %s",
+            removed,
+            shards_dir,
+        )
+
+
+def _finished_shard(shards_dir, shard, plan_sha):
+    """The record of a finished, verified shard of this plan, or None.
+
+    Raises StyleIndexError naming the file if a finished shard is corrupt.
+    """
+    record_path = _shard_path(shards_dir, shard, ".json")
+    if not os.path.isfile(record_path):
+        return None
+    record = _read_json(record_path)
+    if not isinstance(record, dict) or record.get("plan_sha256") != plan_sha:
+        return None
+    if record["count"] == 0:
+        return record
+    npy_path = _shard_path(shards_dir, shard, ".npy")
+    if not os.path.isfile(npy_path):
+        raise StyleIndexError(
+            f"Shard file {npy_path} is missing although {record_path} marks "
+            "the shard finished; delete the .json to recompute the shard"
+        )
+    digest = file_sha256(npy_path)
+    if digest != record["embeddings_sha256"]:
+        raise StyleIndexError(
+            f"Shard file {npy_path} is corrupt or was modified: its sha256 "
+            f"{digest} does not match {record['embeddings_sha256']} recorded "
+            f"in {record_path}; delete both files to recompute the shard"
+        )
+    return record
+
+
+def _encode_shard(
+    encode_batch, shard, plan, items, ids, options, shards_dir, fail, bar
+):
+    """Encodes one shard and writes its .npy then its .json."""
+    skipped = []
+    embeddings = {}
+    for batch in plan["shards"][shard]:
+        loaded = []
+        for pos in batch:
+            try:
+                wav = _load_item(
+                    items[ids[pos]],
+                    options["sample_rate"],
+                    options["allow_silent"],
+                    options["silence_threshold"],
+                )
+                loaded.append((pos, wav))
+            except (FileNotFoundError, AudioError, ValueError) as e:
+                fail(pos, e, skipped)
+        bar.update(len(batch))
+        if not loaded:
+            continue
+        batch_embs = _encode(encode_batch, loaded, [ids[p] for p, _ in loaded])
+        for (pos, _), emb in zip(loaded, batch_embs, strict=True):
+            embeddings[pos] = emb
+    positions = sorted(embeddings)
+    record = {
+        "plan_sha256": plan["plan_sha256"],
+        "shard": shard,
+        "count": len(positions),
+        "positions": positions,
+        "skipped": skipped,
+    }
+    if positions:
+        matrix = torch.stack([embeddings[pos] for pos in positions]).numpy()
+        matrix = np.ascontiguousarray(
+            matrix, dtype=STORAGE_DTYPES[options["dtype"]]
+        )
+        npy_path = _shard_path(shards_dir, shard, ".npy")
+        _atomic_write(npy_path, lambda f: np.save(f, matrix), binary=True)
+        record["dim"] = int(matrix.shape[1])
+        record["embeddings_sha256"] = file_sha256(npy_path)
+    _write_json(_shard_path(shards_dir, shard, ".json"), record)
+
+
+def _merge_shards(out_dir, plan, records, options):
+    """Rank 0: verifies every shard and writes the index files."""
+    shards_dir = os.path.join(out_dir, SHARDS_DIR)
+    plan_sha = plan["plan_sha256"]
+    skipped = list(plan["skipped"])
+    parts, dim, dim_shard = [], None, None
+    for shard in range(len(plan["shards"])):
+        record = _finished_shard(shards_dir, shard, plan_sha)
+        if record is None:
+            raise StyleIndexError(
+                f"Shard {shard} of the build in {out_dir} is not finished "
+                "after all ranks returned; rerun the build"
+            )
+        skipped.extend(record["skipped"])
+        if record["count"] == 0:
+            continue
+        npy_path = _shard_path(shards_dir, shard, ".npy")
+        try:
+            matrix = np.load(npy_path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise StyleIndexError(f"Cannot read {npy_path}: {e}") from e
+        if dim is None:
+            dim, dim_shard = matrix.shape[1], npy_path
+        elif matrix.shape[1] != dim:
+            raise StyleIndexError(
+                f"Shard {npy_path} holds {matrix.shape[1]}-dim embeddings but "
+                f"{dim_shard} holds {dim}-dim ones: the shards were made by "
+                "different models; rebuild with resume=False"
+            )
+        parts.append((record["positions"], matrix))
+    num_items = plan["num_items"]
     if skipped:
         reasons = {}
-        for entry in skipped.values():
+        for entry in skipped:
             reasons[entry["reason"]] = reasons.get(entry["reason"], 0) + 1
         logger.warning(
             "Skipped %d of %d items (%s); they are listed in %s",
             len(skipped),
-            len(ids),
+            num_items,
             ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())),
-            os.path.join(os.fspath(out_dir), INFO_FILE),
+            os.path.join(out_dir, INFO_FILE),
         )
+    kept = sorted(pos for positions, _ in parts for pos in positions)
     if not kept:
         raise ValueError(
             f"No item could be encoded ({len(skipped)} skipped); see the log"
         )
-    matrix = torch.stack([embeddings[pos] for pos in kept]).numpy()
+    row_of = np.full(num_items, -1, dtype=np.int64)
+    row_of[kept] = np.arange(len(kept))
+    matrix = np.empty((len(kept), dim), dtype=STORAGE_DTYPES[options["dtype"]])
+    for positions, part in parts:
+        matrix[row_of[positions]] = part
     kept_records = [records[pos] for pos in kept]
-    skipped_list = [skipped[pos] for pos in sorted(skipped)]
+    skipped_list = [
+        {key: value for key, value in entry.items() if key != "pos"}
+        for entry in sorted(skipped, key=lambda entry: entry["pos"])
+    ]
+    build = {
+        "plan_sha256": plan_sha,
+        "shard_size": options["shard_size"],
+        "num_shards": len(plan["shards"]),
+        "batch_size": options["batch_size"],
+    }
     info = _write_index(
-        out_dir, matrix, kept_records, skipped_list, model_info, sample_rate
+        out_dir,
+        matrix,
+        kept_records,
+        skipped_list,
+        options["model_info"],
+        options["sample_rate"],
+        build,
     )
     logger.info(
-        "Wrote index of %d items (%d-dim) to %s", len(kept), dim, out_dir
+        "Wrote index of %d items (%d-dim, %s) to %s",
+        len(kept),
+        dim,
+        options["dtype"],
+        out_dir,
     )
     return StyleIndex(matrix, kept_records, info=info)
 
@@ -996,7 +1333,9 @@ def _encode(encode_batch, loaded, batch_ids):
     return embs / norms[:, None]
 
 
-def _write_index(out_dir, matrix, records, skipped, model_info, sample_rate):
+def _write_index(
+    out_dir, matrix, records, skipped, model_info, sample_rate, build=None
+):
     """Writes the three index files; ``index.json`` last."""
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -1007,14 +1346,16 @@ def _write_index(out_dir, matrix, records, skipped, model_info, sample_rate):
         os.remove(info_path)
     emb_path = os.path.join(out_dir, EMBEDDINGS_FILE)
     items_path = os.path.join(out_dir, ITEMS_FILE)
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    if matrix.dtype not in (np.float32, np.float16):
+        matrix = matrix.astype(np.float32)
+    matrix = np.ascontiguousarray(matrix)
     _atomic_write(emb_path, lambda f: np.save(f, matrix), binary=True)
     _write_json(items_path, records)
     info = {
         "format_version": INDEX_FORMAT_VERSION,
         "dim": int(matrix.shape[1]),
         "count": int(matrix.shape[0]),
-        "dtype": "float32",
+        "dtype": str(matrix.dtype),
         "sample_rate": int(sample_rate),
         "model_info": model_info,
         "embeddings_sha256": file_sha256(emb_path),
@@ -1024,6 +1365,7 @@ def _write_index(out_dir, matrix, records, skipped, model_info, sample_rate):
         ),
         "num_skipped": len(skipped),
         "skipped": skipped,
+        "build": build or {},
     }
     _write_json(info_path, info)
     return info

@@ -768,9 +768,7 @@ def make_fake_clotho(
         for j, name in enumerate(names):
             if name in missing_audio:
                 continue
-            wav = 0.05 * rng.standard_normal(
-                int((0.3 + 0.1 * j) * sample_rate)
-            )
+            wav = 0.05 * rng.standard_normal(int((0.3 + 0.1 * j) * sample_rate))
             sf.write(
                 os.path.join(folder, name), wav, sample_rate, subtype="PCM_16"
             )
@@ -867,9 +865,7 @@ def make_fake_audiocaps(root, sample_rate=48000, seed=0):
             if ytid in FAKE_AUDIOCAPS_MISSING:
                 continue
             name = f"Y{ytid}.wav" if ytid == "UDGBjjwyaqE" else f"{ytid}.wav"
-            wav = 0.05 * rng.standard_normal(
-                int((0.3 + 0.1 * j) * sample_rate)
-            )
+            wav = 0.05 * rng.standard_normal(int((0.3 + 0.1 * j) * sample_rate))
             sf.write(
                 os.path.join(folder, name), wav, sample_rate, subtype="PCM_16"
             )

@@ -269,3 +269,32 @@ def test_cli_synth_writes_a_corpus(tmp_path):
         info = sf.info(wav)
         assert info.samplerate == 16000 and info.channels == 1
         assert {"sex", "pitch", "rate", "range", "phonation"} <= set(item)
+
+
+def test_cli_sharded_fp16_index_and_search_backends(setup, tmp_path, capsys):
+    model_dir, index_dir = setup["model_dir"], str(tmp_path / "index")
+    options = ("--batch-size", "2", "--shard_size", "3", "--fp16")
+    _run_index(model_dir, "--manifest", setup["manifest"], index_dir, *options)
+    with open(os.path.join(index_dir, "index.json")) as fin:
+        info = json.load(fin)
+    assert info["dtype"] == "float16"
+    assert info["build"]["shard_size"] == 3
+    assert not os.path.exists(os.path.join(index_dir, "shards"))
+    capsys.readouterr()
+    query = "A woman whispering slowly."
+    answers = {}
+    for backend in (
+        ["--backend", "exact"],
+        ["--backend", "faiss-flat"],
+        ["--backend", "ivf", "--nlist", "1", "--nprobe", "1"],
+        ["--backend", "hnsw", "--hnsw_m", "8", "--ef_search", "16"],
+    ):
+        code = _run_search(
+            model_dir, index_dir, "-k", "4", "--json", *backend, query
+        )
+        assert code == 0
+        hits = json.loads(capsys.readouterr().out)["hits"]
+        answers[backend[1]] = [hit["id"] for hit in hits]
+    assert len(answers["exact"]) == 4
+    # Every backend is exact on this small index.
+    assert all(ids == answers["exact"] for ids in answers.values())

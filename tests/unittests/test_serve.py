@@ -1,0 +1,485 @@
+"""The search page: JSON API, audio route, CLI and a headless Chromium run.
+
+A tiny exported model (as in test_inference_cli.py) indexes five items made
+here: two WAV files, a stereo 22.05 kHz FLAC, a whole long WAV and a
+segment (start/stop) of it. The server runs in a thread on a free port.
+The browser test drives Debian's ``chromium`` through ``chromedriver`` with
+selenium (no download: both paths are given) and skips where they are
+missing.
+"""
+
+import importlib.util
+import io
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from speechbrain_style.cli import main
+from speechbrain_style.export import write_inference_folder
+from speechbrain_style.index import StyleIndex, StyleIndexError, build_index
+from speechbrain_style.inference import StyleRetriever
+from speechbrain_style.lobes import (
+    ECAPASpeechEncoder,
+    HFTextEncoder,
+    ProjectionHead,
+)
+from speechbrain_style.serve import (
+    MAX_BODY_BYTES,
+    RequestError,
+    StyleSearchService,
+    make_server,
+    url_of,
+)
+from speechbrain_style.testing import build_tiny_hf_text_encoder
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Expected playable duration of each item (seconds).
+DURATIONS = {
+    "calm_female": 1.5,
+    "fast_male": 2.0,
+    "stereo_flac": 1.2,
+    "segment": 0.75,
+    "whole_long": 3.0,
+}
+# No proxy from the environment for the loopback server.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _signal(seconds, rate, freq, channels=1, seed=0):
+    """A tone with a little noise, quantised as 16-bit PCM would be."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * rate))) / rate
+    wave = 0.3 * np.sin(2 * np.pi * freq * t)
+    wave = wave[:, None] + 0.02 * rng.standard_normal((len(t), channels))
+    return wave.astype("float32")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    torch.manual_seed(0)
+    text_dir = build_tiny_hf_text_encoder(str(root / "bert"), "bert")
+    modules = {
+        "speech_encoder": ECAPASpeechEncoder(
+            n_mels=40, channels=[16, 16, 16, 16, 48], lin_neurons=16
+        ),
+        "speech_head": ProjectionHead(16, proj_size=8, num_transform_layers=1),
+        "text_encoder": HFTextEncoder(text_dir, pooling="mean"),
+        "text_head": ProjectionHead(32, proj_size=8, num_transform_layers=1),
+    }
+    for module in modules.values():
+        module.eval()
+    model_dir = str(root / "model")
+    write_inference_folder(model_dir, modules, extra={"sample_rate": 16000})
+
+    audio = root / "audio"
+    audio.mkdir()
+    sf.write(audio / "a.wav", _signal(1.5, 16000, 220), 16000)
+    sf.write(audio / "b.wav", _signal(2.0, 16000, 440, seed=1), 16000)
+    sf.write(audio / "c.flac", _signal(1.2, 22050, 330, 2, seed=2), 22050)
+    sf.write(audio / "long.wav", _signal(3.0, 16000, 150, seed=3), 16000)
+    items = {
+        "calm_female": {"wav": str(audio / "a.wav"), "sex": "female", "spk": 1},
+        "fast_male": {"wav": str(audio / "b.wav"), "sex": "male", "spk": 2},
+        "stereo_flac": {"wav": str(audio / "c.flac"), "sex": "female"},
+        "segment": {
+            "wav": str(audio / "long.wav"),
+            "start": 0.5,
+            "stop": 1.25,
+            "sex": "male",
+            "spk": 2,
+        },
+        "whole_long": {"wav": str(audio / "long.wav"), "sex": "female"},
+    }
+    model = StyleRetriever.from_hparams(source=model_dir)
+    index_dir = str(root / "index")
+    build_index(
+        model.encode_audio,
+        items,
+        index_dir,
+        model_info={"model_dir": model_dir, "fingerprint": model.fingerprint},
+        progress=False,
+    )
+    service = StyleSearchService.from_folders(model_dir, index_dir)
+    server = make_server(service, port=0)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), daemon=True
+    )
+    thread.start()
+    yield {
+        "root": root,
+        "model": model,
+        "model_dir": model_dir,
+        "index_dir": index_dir,
+        "service": service,
+        "url": url_of(server),
+        "audio": audio,
+    }
+    server.shutdown()
+    server.server_close()
+
+
+def _request(url, data=None, headers=None, method=None):
+    """(status, headers, body) of one HTTP request, errors included."""
+    request = urllib.request.Request(
+        url, data=data, headers=headers or {}, method=method
+    )
+    try:
+        with OPENER.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def _get_json(url):
+    status, headers, body = _request(url)
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    return status, json.loads(body)
+
+
+def _search_url(setup, **params):
+    return setup["url"] + "api/search?" + urllib.parse.urlencode(params, True)
+
+
+def test_search_returns_the_model_scores_in_order(setup):
+    query = "A woman speaking slowly and calmly."
+    status, answer = _get_json(_search_url(setup, q=f"  {query} ", k=3))
+    assert status == 200
+    assert answer["query"] == query and answer["k"] == 3
+    results = answer["results"]
+    assert [r["rank"] for r in results] == [1, 2, 3]
+    # Hand-computed: cosine of the query and every stored embedding.
+    index = setup["service"].index
+    text = setup["model"].encode_text([query])[0]
+    expected = (index.embeddings @ text).tolist()
+    order = sorted(range(len(expected)), key=lambda i: -expected[i])
+    assert [r["id"] for r in results] == [index.ids[i] for i in order[:3]]
+    for result, row in zip(results, order[:3], strict=True):
+        assert result["score"] == pytest.approx(expected[row], abs=1e-5)
+        assert result["audio_url"] == f"/audio/{row}"
+        stored = dict(index.items[row]["metadata"])
+        assert result["metadata"] == stored
+    # k larger than the index: every item once.
+    _, answer = _get_json(_search_url(setup, q=query, k=100))
+    assert sorted(r["id"] for r in answer["results"]) == sorted(DURATIONS)
+    # POST as a form and as JSON gives the same answer.
+    form = urllib.parse.urlencode({"q": query, "k": 3}).encode()
+    status, _, body = _request(setup["url"] + "api/search", data=form)
+    assert status == 200 and json.loads(body)["results"] == results
+    status, _, body = _request(
+        setup["url"] + "api/search",
+        data=json.dumps({"query": query, "k": 3}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200 and json.loads(body)["results"] == results
+
+
+def test_filters_keep_matching_items_only(setup):
+    query = "someone talking"
+    _, answer = _get_json(_search_url(setup, q=query, filter="sex:male"))
+    assert {r["id"] for r in answer["results"]} == {"fast_male", "segment"}
+    # A number in the URL matches a numeric metadata value.
+    _, answer = _get_json(
+        _search_url(setup, q=query, filter=["spk:1", "sex:female"])
+    )
+    assert [r["id"] for r in answer["results"]] == ["calm_female"]
+    status, _, body = _request(
+        setup["url"] + "api/search",
+        data=json.dumps({"q": query, "filter": {"sex": "female"}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    ids = {r["id"] for r in json.loads(body)["results"]}
+    assert status == 200
+    assert ids == {"calm_female", "stereo_flac", "whole_long"}
+    status, answer = _get_json(_search_url(setup, q=query, filter="mood:sad"))
+    assert status == 400 and "'mood'" in answer["error"]
+    status, answer = _get_json(_search_url(setup, q=query, filter="sex"))
+    assert status == 400 and "field:value" in answer["error"]
+    _, info = _get_json(setup["url"] + "api/info")
+    assert info["count"] == 5
+    assert info["fields"] == {"sex": ["female", "male"], "spk": ["1", "2"]}
+
+
+@pytest.mark.parametrize(
+    "params, status, message",
+    [
+        ({"k": 3}, 400, "empty"),
+        ({"q": "   ", "k": 3}, 400, "empty"),
+        ({"q": "x" * 1001}, 413, "1001 characters"),
+        ({"q": "calm", "k": 0}, 400, "between 1 and 100"),
+        ({"q": "calm", "k": 101}, 400, "between 1 and 100"),
+        ({"q": "calm", "k": "ten"}, 400, "integer"),
+        ({"q": "calm", "fusion": "0"}, 400, "fusion"),
+    ],
+)
+def test_bad_queries_get_a_clear_4xx(setup, params, status, message):
+    got, answer = _get_json(_search_url(setup, **params))
+    assert got == status
+    assert message in answer["error"] and answer["status"] == status
+
+
+def test_unknown_paths_methods_and_bodies(setup):
+    url = setup["url"]
+    for path in [
+        "nope",
+        "audio/5",
+        "audio/-1",
+        "audio/../../etc/passwd",
+        "audio/%2e%2e%2fetc%2fpasswd",
+        "audio/0/../1",
+        "audio/",
+    ]:
+        status, _, body = _request(url + path)
+        assert status == 404, path
+        assert "error" in json.loads(body)
+    status, headers, _ = _request(url + "audio/0", data=b"x")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+    status, _, body = _request(
+        url + "api/search", data=b"q=" + b"x" * MAX_BODY_BYTES
+    )
+    assert status == 413 and "bytes" in json.loads(body)["error"]
+    status, _, body = _request(
+        url + "api/search",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 400 and "JSON" in json.loads(body)["error"]
+
+
+def test_audio_route_serves_each_item_as_wav(setup):
+    service, url = setup["service"], setup["url"]
+    audio = setup["audio"]
+    rows = {item_id: row for row, item_id in enumerate(service.index.ids)}
+    # A whole WAV file: its bytes, unchanged.
+    status, headers, body = _request(url + f"audio/{rows['calm_female']}")
+    assert status == 200 and headers["Content-Type"] == "audio/wav"
+    assert headers["Accept-Ranges"] == "bytes"
+    assert body == (audio / "a.wav").read_bytes()
+    # A segment: exactly the samples from 0.5 s to 1.25 s.
+    original, rate = sf.read(audio / "long.wav", dtype="int16")
+    _, _, body = _request(url + f"audio/{rows['segment']}")
+    cut, cut_rate = sf.read(io.BytesIO(body), dtype="int16")
+    assert sf.info(io.BytesIO(body)).format == "WAV" and cut_rate == rate
+    assert np.array_equal(cut, original[8000:20000])
+    # FLAC: transcoded to a WAV with the same rate, channels and samples.
+    _, _, body = _request(url + f"audio/{rows['stereo_flac']}")
+    wav, wav_rate = sf.read(io.BytesIO(body), dtype="int16")
+    flac, flac_rate = sf.read(audio / "c.flac", dtype="int16")
+    assert wav_rate == flac_rate == 22050 and wav.shape == (26460, 2)
+    assert np.array_equal(wav, flac)
+    # Ranges (seeking), a suffix range, an unsatisfiable one and HEAD.
+    full = (audio / "b.wav").read_bytes()
+    row_url = url + f"audio/{rows['fast_male']}"
+    status, headers, body = _request(row_url, headers={"Range": "bytes=0-43"})
+    assert status == 206 and body == full[:44]
+    assert headers["Content-Range"] == f"bytes 0-43/{len(full)}"
+    status, _, body = _request(row_url, headers={"Range": "bytes=-10"})
+    assert status == 206 and body == full[-10:]
+    status, headers, _ = _request(
+        row_url, headers={"Range": f"bytes={len(full)}-"}
+    )
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(full)}"
+    status, headers, body = _request(row_url, method="HEAD")
+    assert status == 200 and body == b""
+    assert int(headers["Content-Length"]) == len(full)
+
+
+def test_missing_audio_and_unreadable_segment(tmp_path):
+    sf.write(tmp_path / "x.wav", _signal(0.5, 16000, 200), 16000)
+    index = StyleIndex(
+        torch.eye(2),
+        [
+            {"id": "gone", "wav": str(tmp_path / "gone.wav")},
+            {
+                "id": "bad",
+                "wav": str(tmp_path / "x.wav"),
+                "metadata": {"start": 0.4, "stop": 0.1},
+            },
+        ],
+    )
+    service = StyleSearchService(lambda texts: torch.eye(2)[:1], index)
+    with pytest.raises(RequestError, match="'gone' is missing") as error:
+        service.audio(0)
+    assert error.value.status == 404
+    with pytest.raises(RequestError, match="'bad' cannot be read") as error:
+        service.audio("1")
+    assert error.value.status == 500
+
+
+def test_page_is_self_contained(setup):
+    status, headers, body = _request(setup["url"])
+    page = body.decode("utf-8")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert 'id="query"' in page and "<audio" not in page  # built by JS
+    assert "http://" not in page and "https://" not in page  # no CDN
+    assert "script-src 'sha256-" in headers["Content-Security-Policy"]
+
+
+def test_a_mismatched_index_is_refused_at_startup(setup, tmp_path):
+    other = tmp_path / "index"
+    shutil.copytree(setup["index_dir"], other)
+    info = json.loads((other / "index.json").read_text())
+    info["model_info"]["fingerprint"] = "another-model"
+    (other / "index.json").write_text(json.dumps(info))
+    with pytest.raises(StyleIndexError, match="another model"):
+        StyleSearchService.from_folders(setup["model_dir"], str(other))
+    with pytest.raises(SystemExit, match="another model"):
+        main(["serve", "--model", setup["model_dir"], "--index", str(other)])
+
+
+def _lines(stream, out):
+    for line in stream:
+        out.put(line)
+
+
+def test_cli_serve_answers_and_stops_on_ctrl_c(setup, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "speechbrain_style.cli", "serve"]
+        + ["--model", setup["model_dir"], "--index", setup["index_dir"]]
+        + ["--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = queue.Queue()
+    threading.Thread(
+        target=_lines, args=(process.stdout, lines), daemon=True
+    ).start()
+    try:
+        line = lines.get(timeout=60)
+        assert line.startswith("Serving 5 items on http://127.0.0.1:"), line
+        url = line.split(" on ")[1].split()[0]
+        status, answer = _get_json(url + "api/search?q=a+calm+voice&k=2")
+        assert status == 200 and len(answer["results"]) == 2
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+        assert lines.get(timeout=5).strip() == "Stopped."
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+
+
+def _browser_missing():
+    """What the browser test needs and this machine lacks."""
+    missing = [
+        f"{path} (apt-get install chromium chromium-driver)"
+        for path in (CHROMIUM, CHROMEDRIVER)
+        if not os.path.isfile(path)
+    ]
+    if importlib.util.find_spec("selenium") is None:
+        missing.append("selenium (pip install selenium)")
+    return missing
+
+
+def _chromium(tmp_path):
+    """A headless Chromium driven through Debian's chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--no-proxy-server",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1200,900",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]:
+        options.add_argument(flag)
+    # Both paths given: Selenium Manager is never run (it would download).
+    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "driver.log"))
+    return webdriver.Chrome(service=service, options=options)
+
+
+@pytest.mark.skipif(
+    bool(_browser_missing()),
+    reason=f"no headless browser: missing {', '.join(_browser_missing())}",
+)
+def test_chromium_query_shows_results_and_plays_audio(setup, tmp_path):
+    driver = _chromium(tmp_path)
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    start = time.monotonic()
+    try:
+        driver.get(setup["url"])
+        wait = WebDriverWait(driver, 15)
+        # An empty query: the page shows the server's 400.
+        driver.find_element(By.ID, "search-button").click()
+        wait.until(
+            lambda d: "Error 400" in d.find_element(By.ID, "status").text
+        )
+        query = "A woman speaking slowly and calmly."
+        box = driver.find_element(By.ID, "query")
+        box.send_keys(query)
+        box.send_keys(Keys.ENTER)
+        rows = wait.until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "tr.result") or False
+        )
+        _, answer = _get_json(_search_url(setup, q=query, k=10))
+        shown = [
+            (
+                row.find_element(By.CSS_SELECTOR, "td.id").text,
+                row.find_element(By.CSS_SELECTOR, "td.score").text,
+            )
+            for row in rows
+        ]
+        assert shown == [
+            (r["id"], f"{r['score']:.4f}") for r in answer["results"]
+        ]
+        assert "sex: " in rows[0].find_element(By.CSS_SELECTOR, "td.meta").text
+        assert len(driver.find_elements(By.CSS_SELECTOR, "tr audio")) == 5
+        assert "q=A+woman" in driver.current_url  # shareable link
+        played = driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            const audio = document.querySelector("tr.result audio");
+            let playing = false;
+            audio.addEventListener("playing", () => { playing = true; });
+            audio.play().then(() => setTimeout(() => done({
+                playing: playing, readyState: audio.readyState,
+                currentTime: audio.currentTime, duration: audio.duration,
+                error: audio.error && audio.error.code,
+            }), 700)).catch((e) => done({error: String(e)}));
+            """
+        )
+        assert played.get("error") is None, played
+        assert played["playing"] and played["readyState"] >= 2, played
+        assert played["currentTime"] > 0.2, played
+        first = answer["results"][0]["id"]
+        assert played["duration"] == pytest.approx(DURATIONS[first], abs=0.02)
+    finally:
+        driver.quit()
+    assert time.monotonic() - start < 30
