@@ -37,7 +37,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.9",
-    packages=find_packages(include=["speechbrain_style", "speechbrain_style.*"]),
+    packages=find_packages(
+        include=["speechbrain_style", "speechbrain_style.*"]
+    ),
     package_data={"speechbrain_style": ["data/*.txt", "data/*.json"]},
     install_requires=read_requirements("requirements.txt"),
     extras_require=extras,

@@ -7,9 +7,10 @@ Subcommands::
                             [--shard_size N] [--fp16]
     speechbrain-style search --model DIR --index I [-k 10] [--json]
                              [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
-                             "query" [-q "another query" ...]
+                             [--no_ann_cache] "query" [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
     speechbrain-style serve --model DIR --index I [--host H] [--port P]
+                            [--backend ...] (same backend flags as search)
 
 ``index`` is resumable (rerun the same command after an interruption) and
 runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
@@ -98,6 +99,89 @@ def _check_query(query):
     return query
 
 
+def add_backend_arguments(parser):
+    """Adds the search backend flags (``search`` and ``serve``).
+
+    Arguments
+    ---------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+
+    Example
+    -------
+    >>> p = argparse.ArgumentParser()
+    >>> add_backend_arguments(p)
+    >>> args = p.parse_args(["--backend", "ivf", "--nprobe", "8"])
+    >>> args.backend, args.nlist, args.nprobe, args.no_ann_cache
+    ('ivf', None, 8, False)
+    """
+    parser.add_argument(
+        "--backend",
+        choices=("exact", "faiss-flat", "ivf", "hnsw"),
+        default="exact",
+        help="search backend: exact (default), faiss-flat (exact, faiss), "
+        "ivf or hnsw (approximate, faiss; pip install "
+        "speechbrain-style[faiss])",
+    )
+    parser.add_argument(
+        "--nlist", type=int, default=None, help="ivf: clusters (~sqrt(N))"
+    )
+    parser.add_argument(
+        "--nprobe", type=int, default=None, help="ivf: clusters visited (16)"
+    )
+    parser.add_argument(
+        "--hnsw_m", "--hnsw-m", type=int, default=None, help="hnsw: links (32)"
+    )
+    parser.add_argument(
+        "--ef_search",
+        "--ef-search",
+        type=int,
+        default=None,
+        help="hnsw: search candidate list size (64)",
+    )
+    parser.add_argument(
+        "--no_ann_cache",
+        "--no-ann-cache",
+        action="store_true",
+        help="ivf/hnsw: build the faiss index in memory, neither reading "
+        "nor writing the cache in INDEX/ann/ (by default it is built once "
+        "and reused while the embeddings and build flags are unchanged)",
+    )
+
+
+def backend_load_options(args):
+    """``StyleIndex.load`` keyword arguments from the backend flags.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        Parsed by a parser set up with :func:`add_backend_arguments`; flags
+        of another backend than ``--backend`` are ignored.
+
+    Returns
+    -------
+    dict
+        ``backend``, ``backend_options`` and ``ann_cache``.
+
+    Example
+    -------
+    >>> p = argparse.ArgumentParser()
+    >>> add_backend_arguments(p)
+    >>> backend_load_options(p.parse_args(["--backend", "hnsw", "--nlist", "9"]))
+    {'backend': 'hnsw', 'backend_options': {'hnsw_m': None, 'ef_search': None}, 'ann_cache': True}
+    """  # noqa: E501
+    options = {}
+    if args.backend == "ivf":
+        options = {"nlist": args.nlist, "nprobe": args.nprobe}
+    elif args.backend == "hnsw":
+        options = {"hnsw_m": args.hnsw_m, "ef_search": args.ef_search}
+    return {
+        "backend": args.backend,
+        "backend_options": options,
+        "ann_cache": not args.no_ann_cache,
+    }
+
+
 def cmd_search(args):
     """Answers text queries from an index (one model load for all)."""
     from speechbrain_style.index import StyleIndex
@@ -107,16 +191,10 @@ def cmd_search(args):
     if not queries:
         raise SystemExit("error: give a query (or several with -q)")
     model = _load_model(args.model, args.device)
-    backend_options = {}
-    if args.backend == "ivf":
-        backend_options = {"nlist": args.nlist, "nprobe": args.nprobe}
-    elif args.backend == "hnsw":
-        backend_options = {"hnsw_m": args.hnsw_m, "ef_search": args.ef_search}
     index = StyleIndex.load(
         args.index,
         expected_model={"fingerprint": model.fingerprint},
-        backend=args.backend,
-        backend_options=backend_options,
+        **backend_load_options(args),
     )
     filters = {}
     for pair in args.filter or []:
@@ -256,30 +334,7 @@ def build_parser():
         help="cross-modal fusion: search with the similarity-weighted mean "
         "of the query's N nearest index items (the paper uses N=10)",
     )
-    p_search.add_argument(
-        "--backend",
-        choices=("exact", "faiss-flat", "ivf", "hnsw"),
-        default="exact",
-        help="search backend: exact (default), faiss-flat (exact, faiss), "
-        "ivf or hnsw (approximate, faiss; pip install "
-        "speechbrain-style[faiss])",
-    )
-    p_search.add_argument(
-        "--nlist", type=int, default=None, help="ivf: clusters (~sqrt(N))"
-    )
-    p_search.add_argument(
-        "--nprobe", type=int, default=None, help="ivf: clusters visited (16)"
-    )
-    p_search.add_argument(
-        "--hnsw_m", "--hnsw-m", type=int, default=None, help="hnsw: links (32)"
-    )
-    p_search.add_argument(
-        "--ef_search",
-        "--ef-search",
-        type=int,
-        default=None,
-        help="hnsw: search candidate list size (64)",
-    )
+    add_backend_arguments(p_search)
     p_search.add_argument(
         "--fields",
         default="",

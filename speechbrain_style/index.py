@@ -15,7 +15,11 @@ On-disk layout of an index directory:
 * ``items.json``: list of ``{"id", "wav", "metadata"}`` records, same order;
 * ``index.json``: format version, dim, count, dtype, sample rate, model info,
   sha256 of the two files above, creation time, the skipped items and how
-  the index was built (``build``: the sha256 of the build plan, shard size).
+  the index was built (``build``: the sha256 of the build plan, shard size);
+* ``ann/`` (optional): faiss IVF/HNSW indexes cached by
+  :meth:`StyleIndex.load` with those backends, each ``.faiss`` file with a
+  ``.json`` sidecar naming the ``embeddings.npy`` sha256 it was built from
+  (see :mod:`speechbrain_style.search`); deleting the folder is safe.
 
 Building is sharded and resumable. Items are sorted by duration (longest
 first), cut into shards of ``shard_size`` consecutive items (so each shard
@@ -62,7 +66,7 @@ from speechbrain_style.audio import (
     load_audio,
     load_audio_segment,
 )
-from speechbrain_style.search import ExactSearch, make_backend
+from speechbrain_style.search import CACHED_KINDS, ExactSearch, make_backend
 
 __all__ = [
     "ExactSearch",
@@ -79,6 +83,7 @@ logger = get_logger(__name__)
 INDEX_FORMAT_VERSION = 2
 READABLE_FORMAT_VERSIONS = (1, 2)
 EMBEDDINGS_FILE = "embeddings.npy"
+ANN_CACHE_DIR = "ann"
 ITEMS_FILE = "items.json"
 INFO_FILE = "index.json"
 SHARDS_DIR = "shards"
@@ -296,6 +301,7 @@ class StyleIndex:
         chunk_size=None,
         backend=None,
         backend_options=None,
+        ann_cache=True,
     ):
         """Loads and verifies an index written by :func:`build_index`.
 
@@ -318,6 +324,12 @@ class StyleIndex:
         backend_options : dict, optional
             Options of the named backend (e.g. ``nlist``, ``nprobe``,
             ``hnsw_m``, ``ef_search``).
+        ann_cache : bool
+            With ``backend="ivf"`` or ``"hnsw"``: read the faiss index from
+            ``<index_dir>/ann/`` if one was built there with the same
+            embeddings and build parameters (``nlist``, ``hnsw_m``, ...),
+            else build it and write it there. False always builds it and
+            writes nothing.
 
         Returns
         -------
@@ -408,6 +420,14 @@ class StyleIndex:
         embeddings = torch.from_numpy(embeddings)
         if callable(backend):
             backend = backend(embeddings)
+        elif backend in CACHED_KINDS and ann_cache:
+            backend_options = dict(backend_options or {})
+            backend_options.setdefault(
+                "cache_dir", os.path.join(index_dir, ANN_CACHE_DIR)
+            )
+            backend_options.setdefault(
+                "embeddings_sha256", info["embeddings_sha256"]
+            )
         return cls(
             embeddings,
             items,

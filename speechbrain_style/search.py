@@ -24,6 +24,24 @@ With L2-normalised rows the scores are cosine similarities.
   returns fewer than k' eligible rows is answered exactly on the subset.
   Results therefore always honour the mask.
 
+Building an approximate index takes time (IVF over 1M rows: ~35 s, HNSW
+over 100k rows: ~100 s on 2 cores), so :class:`FaissSearch` can keep IVF and
+HNSW indexes in a cache folder (``cache_dir``, e.g. ``<index_dir>/ann`` for
+a :class:`~speechbrain_style.index.StyleIndex`): one
+``<kind>-<build parameters>.faiss`` file per build (e.g.
+``ivf-nlist1000-train40000.faiss``, ``hnsw-m32-efc80.faiss``) and a JSON
+sidecar of the same name holding the cache format version, kind, build
+parameters, faiss version, dimension, count, the sha256 of the embeddings
+the index was built from and the sha256 of the ``.faiss`` file. A cached
+index is used only if all of them match (the file is hashed while it is
+read); anything else (other embeddings, faiss version, a truncated or
+modified file, a missing sidecar) is logged with a warning and rebuilt. The
+``.faiss`` file is written first, then the sidecar, each atomically
+(temporary file + ``os.replace``); the old sidecar is removed before, so an
+interrupted write never leaves a pair that looks valid. Search-time
+parameters (``nprobe``, ``ef_search``) are not part of the key: they are set
+after loading.
+
 :func:`make_backend` builds a backend from its name (``"exact"``,
 ``"faiss-flat"``, ``"ivf"``, ``"hnsw"``).
 
@@ -31,7 +49,10 @@ Authors
  * speechbrain-style contributors 2026
 """
 
+import hashlib
+import json
 import math
+import os
 import time
 
 import numpy as np
@@ -42,6 +63,13 @@ logger = get_logger(__name__)
 
 BACKENDS = ("exact", "faiss-flat", "ivf", "hnsw")
 FAISS_KINDS = ("faiss-flat", "ivf", "hnsw")
+# Approximate indexes worth caching (a flat index is a plain copy of the
+# rows: reading it back is no faster than adding them).
+CACHED_KINDS = ("ivf", "hnsw")
+# Bump when the way IVF/HNSW indexes are built changes (cached files are
+# then rebuilt).
+ANN_CACHE_VERSION = 1
+IVF_KMEANS_ITERATIONS = 10
 # Queries at or below this count are scored with a float16 product on a
 # float16 matrix (memory-bound regime); above it the chunk is upcast.
 HALF_PRODUCT_MAX_QUERIES = 16
@@ -254,6 +282,78 @@ def _import_faiss():
     return faiss
 
 
+def tensor_sha256(embeddings, block_rows=65536):
+    """Returns a sha256 of an embedding matrix (dtype, shape and values).
+
+    Identifies in-memory embeddings for the faiss index cache when no file
+    checksum is at hand.
+
+    Arguments
+    ---------
+    embeddings : torch.Tensor
+        A (N, D) tensor.
+    block_rows : int
+        Rows hashed at a time.
+
+    Returns
+    -------
+    str
+        The hex digest.
+
+    Example
+    -------
+    >>> digest = tensor_sha256(torch.eye(3))
+    >>> digest == tensor_sha256(torch.eye(3))
+    True
+    >>> digest == tensor_sha256(torch.eye(3).half())
+    False
+    """
+    embeddings = _check_matrix(embeddings)
+    digest = hashlib.sha256(
+        f"{embeddings.dtype}|{tuple(embeddings.shape)}".encode()
+    )
+    for start in range(0, embeddings.shape[0], block_rows):
+        block = embeddings[start : start + block_rows].contiguous()
+        digest.update(memoryview(block.numpy()).cast("B"))
+    return digest.hexdigest()
+
+
+def ann_cache_name(kind, build_params):
+    """File name (without extension) of a cached faiss index.
+
+    Arguments
+    ---------
+    kind : str
+        ``"ivf"`` or ``"hnsw"``.
+    build_params : dict
+        ``{"nlist", "train_size"}`` (IVF) or ``{"hnsw_m",
+        "ef_construction"}`` (HNSW), see ``FaissSearch.build_params``.
+
+    Returns
+    -------
+    str
+        E.g. ``"ivf-nlist100-train4000"``.
+
+    Example
+    -------
+    >>> ann_cache_name("hnsw", {"hnsw_m": 32, "ef_construction": 80})
+    'hnsw-m32-efc80'
+    >>> ann_cache_name("ivf", {"nlist": 100, "train_size": 4000})
+    'ivf-nlist100-train4000'
+    """
+    if kind == "ivf":
+        return (
+            f"ivf-nlist{build_params['nlist']}"
+            f"-train{build_params['train_size']}"
+        )
+    if kind == "hnsw":
+        return (
+            f"hnsw-m{build_params['hnsw_m']}"
+            f"-efc{build_params['ef_construction']}"
+        )
+    raise ValueError(f"kind must be one of {CACHED_KINDS}, got {kind!r}")
+
+
 class FaissSearch:
     """Inner-product top-k search with a faiss index (exact or approximate).
 
@@ -282,6 +382,15 @@ class FaissSearch:
         Masks selecting at most this many rows are searched exactly.
     add_chunk_size : int
         Rows converted and added to faiss at a time.
+    cache_dir : str or os.PathLike, optional
+        Folder where IVF and HNSW indexes are cached (see the module
+        docstring): a matching cached index is read instead of built, and a
+        built one is written there. Ignored for ``"faiss-flat"``. By default
+        nothing is cached.
+    embeddings_sha256 : str, optional
+        Checksum identifying ``embeddings`` in the cache (e.g. the sha256 of
+        the ``.npy`` file they were loaded from); by default
+        :func:`tensor_sha256` of the tensor.
 
     Example
     -------
@@ -289,6 +398,13 @@ class FaissSearch:
     >>> backend = FaissSearch(emb, "faiss-flat")
     >>> backend.search(emb[:2], k=1)[1].tolist()
     [[0], [1]]
+    >>> cache = getfixture("tmp_path")
+    >>> built = FaissSearch(emb, "hnsw", hnsw_m=8, cache_dir=cache)
+    >>> again = FaissSearch(emb, "hnsw", hnsw_m=8, cache_dir=cache)
+    >>> built.loaded_from_cache, again.loaded_from_cache
+    (False, True)
+    >>> sorted(path.name for path in cache.iterdir())
+    ['hnsw-m8-efc80.faiss', 'hnsw-m8-efc80.json']
     """
 
     def __init__(
@@ -303,6 +419,8 @@ class FaissSearch:
         train_size=None,
         exact_subset_max=65536,
         add_chunk_size=65536,
+        cache_dir=None,
+        embeddings_sha256=None,
     ):
         if kind not in FAISS_KINDS:
             raise ValueError(f"kind must be one of {FAISS_KINDS}, got {kind!r}")
@@ -323,17 +441,13 @@ class FaissSearch:
         self.kind = kind
         self.exact_subset_max = int(exact_subset_max)
         self._exact = ExactSearch(embeddings)
-        self.params = {}
-        begin = time.perf_counter()
-        metric = faiss.METRIC_INNER_PRODUCT
-        if kind == "faiss-flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, int(hnsw_m), metric)
-            index.hnsw.efConstruction = int(ef_construction)
-            index.hnsw.efSearch = int(ef_search)
-            self.params = {"hnsw_m": int(hnsw_m), "ef_search": int(ef_search)}
-        else:
+        self.build_params = {}
+        if kind == "hnsw":
+            self.build_params = {
+                "hnsw_m": int(hnsw_m),
+                "ef_construction": int(ef_construction),
+            }
+        elif kind == "ivf":
             max_nlist = max(1, num_items // 39)
             if nlist is None:
                 nlist = min(max_nlist, max(1, round(math.sqrt(num_items))))
@@ -343,28 +457,208 @@ class FaissSearch:
                     f"nlist must be in [1, {num_items}] (the number of "
                     f"items), got {nlist}"
                 )
-            quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFFlat(quantizer, dim, nlist, metric)
-            index.cp.niter = 10
-            train_size = min(num_items, int(train_size or 40 * nlist))
-            rng = np.random.default_rng(0)
-            sample = np.sort(
-                rng.choice(num_items, size=train_size, replace=False)
+            self.build_params = {
+                "nlist": nlist,
+                "train_size": min(num_items, int(train_size or 40 * nlist)),
+            }
+        self.cache_path = None
+        self.loaded_from_cache = False
+        begin = time.perf_counter()
+        index = None
+        if cache_dir is not None and kind in CACHED_KINDS:
+            name = ann_cache_name(kind, self.build_params)
+            self.cache_path = os.path.join(
+                os.fspath(cache_dir), name + ".faiss"
             )
-            index.train(self._rows(torch.from_numpy(sample)))
-            index.nprobe = min(int(nprobe), nlist)
-            self._quantizer = quantizer
-            self.params = {"nlist": nlist, "nprobe": index.nprobe}
-        for start in range(0, num_items, add_chunk_size):
-            index.add(self._rows(slice(start, start + add_chunk_size)))
+            description = {
+                "cache_version": ANN_CACHE_VERSION,
+                "kind": kind,
+                "build_params": self.build_params,
+                "faiss_version": faiss.__version__,
+                "dim": int(dim),
+                "count": int(num_items),
+                "embeddings_sha256": embeddings_sha256
+                or tensor_sha256(embeddings),
+            }
+            index = self._read_cache(description)
+            self.loaded_from_cache = index is not None
+        if index is None:
+            index = self._build(dim, add_chunk_size)
         self.index = index
+        if kind == "hnsw":
+            index.hnsw.efSearch = int(ef_search)
+            self.params = {"hnsw_m": int(hnsw_m), "ef_search": int(ef_search)}
+        elif kind == "ivf":
+            index.nprobe = min(int(nprobe), self.build_params["nlist"])
+            self.params = {
+                "nlist": self.build_params["nlist"],
+                "nprobe": index.nprobe,
+            }
+        else:
+            self.params = {}
         self.build_seconds = time.perf_counter() - begin
+        if self.loaded_from_cache:
+            logger.info(
+                "Loaded the cached faiss %s index over %d rows from %s in "
+                "%.1f s (%s)",
+                kind,
+                num_items,
+                self.cache_path,
+                self.build_seconds,
+                self.params,
+            )
+            return
         logger.info(
             "Built faiss %s index over %d rows in %.1f s (%s)",
             kind,
             num_items,
             self.build_seconds,
             self.params,
+        )
+        if self.cache_path is not None:
+            self._write_cache(description)
+
+    def _build(self, dim, add_chunk_size):
+        """Builds the faiss index over all rows."""
+        faiss = _import_faiss()
+        num_items = self.embeddings.shape[0]
+        metric = faiss.METRIC_INNER_PRODUCT
+        if self.kind == "faiss-flat":
+            index = faiss.IndexFlatIP(dim)
+        elif self.kind == "hnsw":
+            index = faiss.IndexHNSWFlat(
+                dim, self.build_params["hnsw_m"], metric
+            )
+            index.hnsw.efConstruction = self.build_params["ef_construction"]
+        else:
+            nlist = self.build_params["nlist"]
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFFlat(quantizer, dim, nlist, metric)
+            index.cp.niter = IVF_KMEANS_ITERATIONS
+            rng = np.random.default_rng(0)
+            sample = rng.choice(
+                num_items, size=self.build_params["train_size"], replace=False
+            )
+            index.train(self._rows(torch.from_numpy(np.sort(sample))))
+            # The IVF index does not own its quantizer: keep it alive.
+            self._quantizer = quantizer
+        for start in range(0, num_items, add_chunk_size):
+            index.add(self._rows(slice(start, start + add_chunk_size)))
+        return index
+
+    def _read_cache(self, description):
+        """The cached index if it matches ``description``, else None."""
+        faiss = _import_faiss()
+        path = self.cache_path
+        sidecar = path[: -len(".faiss")] + ".json"
+        if not os.path.exists(path) and not os.path.exists(sidecar):
+            logger.info("No cached faiss index %s: building it", path)
+            return None
+        try:
+            with open(sidecar, encoding="utf-8") as f:
+                recorded = json.load(f)
+            if not isinstance(recorded, dict):
+                raise ValueError(f"{sidecar} does not hold a JSON object")
+            changed = [
+                key
+                for key, value in description.items()
+                if recorded.get(key) != value
+            ]
+            if changed:
+                raise ValueError(
+                    "built from other inputs: "
+                    + ", ".join(
+                        f"{key} {recorded.get(key)!r} != {description[key]!r}"
+                        for key in changed
+                    )
+                )
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+
+                def read(size):
+                    block = f.read(size)
+                    digest.update(block)
+                    return block
+
+                index = faiss.read_index(faiss.PyCallbackIOReader(read))
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            if digest.hexdigest() != recorded.get("index_sha256"):
+                raise ValueError(
+                    f"its sha256 {digest.hexdigest()} does not match "
+                    f"{recorded.get('index_sha256')} in {sidecar} (truncated "
+                    "or modified)"
+                )
+            self._check_cached_index(index)
+        except (OSError, ValueError, RuntimeError) as e:
+            # RuntimeError: faiss cannot parse the file.
+            logger.warning(
+                "Not using the cached faiss index %s (%s); rebuilding it",
+                path,
+                e,
+            )
+            return None
+        return index
+
+    def _check_cached_index(self, index):
+        """Raises ValueError unless ``index`` has this backend's shape."""
+        faiss = _import_faiss()
+        expected = {
+            "ivf": faiss.IndexIVFFlat,
+            "hnsw": faiss.IndexHNSWFlat,
+        }[self.kind]
+        num_items, dim = self.embeddings.shape
+        problems = []
+        if not isinstance(index, expected):
+            name = type(index).__name__
+            problems.append(f"a {name}, not {expected.__name__}")
+        elif self.kind == "ivf" and index.nlist != self.build_params["nlist"]:
+            problems.append(f"{index.nlist} lists")
+        if index.ntotal != num_items or index.d != dim:
+            problems.append(f"{index.ntotal} rows of dim {index.d}")
+        if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            problems.append("not an inner-product index")
+        if problems:
+            raise ValueError("the file holds " + ", ".join(problems))
+
+    def _write_cache(self, description):
+        """Writes the index then its sidecar (atomically, sidecar last)."""
+        from speechbrain_style.index import _atomic_write, _write_json
+
+        faiss = _import_faiss()
+        path = self.cache_path
+        sidecar = path[: -len(".faiss")] + ".json"
+        digest = hashlib.sha256()
+
+        def write_index(f):
+            def write(block):
+                digest.update(block)
+                f.write(block)
+                return len(block)
+
+            faiss.write_index(self.index, faiss.PyCallbackIOWriter(write))
+
+        begin = time.perf_counter()
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            if os.path.exists(sidecar):
+                os.remove(sidecar)
+            _atomic_write(path, write_index, binary=True)
+            record = dict(description, index_sha256=digest.hexdigest())
+            _write_json(sidecar, record)
+        except OSError as e:
+            logger.warning(
+                "Cannot cache the faiss index in %s (%s): it will be built "
+                "again next time",
+                path,
+                e,
+            )
+            return
+        logger.info(
+            "Cached the faiss %s index in %s (%.1f s)",
+            self.kind,
+            path,
+            time.perf_counter() - begin,
         )
 
     def _rows(self, which):
@@ -454,8 +748,8 @@ def make_backend(embeddings, backend="exact", **options):
         ``"exact"``, ``"faiss-flat"``, ``"ivf"`` or ``"hnsw"``.
     **options : dict
         Keyword arguments of :class:`ExactSearch` or :class:`FaissSearch`
-        (``nlist``, ``nprobe``, ``hnsw_m``, ``ef_search``, ...); options set
-        to None are ignored.
+        (``nlist``, ``nprobe``, ``hnsw_m``, ``ef_search``, ``cache_dir``,
+        ...); options set to None are ignored.
 
     Returns
     -------

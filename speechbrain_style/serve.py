@@ -54,7 +54,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.cli import MAX_QUERY_CHARS
+from speechbrain_style.cli import (
+    MAX_QUERY_CHARS,
+    add_backend_arguments,
+    backend_load_options,
+)
 
 logger = get_logger(__name__)
 
@@ -1103,8 +1107,8 @@ def add_serve_arguments(parser):
     >>> p = argparse.ArgumentParser()
     >>> add_serve_arguments(p)
     >>> args = p.parse_args(["--model", "m", "--index", "i", "--port", "0"])
-    >>> args.host, args.port, args.max_k
-    ('127.0.0.1', 0, 100)
+    >>> args.host, args.port, args.max_k, args.backend
+    ('127.0.0.1', 0, 100, 'exact')
     """
     parser.add_argument("--model", required=True, help="inference folder")
     parser.add_argument("--index", required=True, help="index folder")
@@ -1124,6 +1128,7 @@ def add_serve_arguments(parser):
     parser.add_argument(
         "--max-k", type=int, default=MAX_K, help="largest k a request gets"
     )
+    add_backend_arguments(parser)
 
 
 def run_serve(args):
@@ -1143,7 +1148,11 @@ def run_serve(args):
         raise SystemExit(f"error: --max-k must be >= 1, got {args.max_k}")
     try:
         service = StyleSearchService.from_folders(
-            args.model, args.index, device=args.device, max_k=args.max_k
+            args.model,
+            args.index,
+            device=args.device,
+            index_options=backend_load_options(args),
+            max_k=args.max_k,
         )
     except (FileNotFoundError, ValueError) as e:  # incl. StyleIndexError
         raise SystemExit(f"error: {e}") from e

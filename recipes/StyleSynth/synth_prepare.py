@@ -13,6 +13,7 @@ import os
 import shutil
 
 from speechbrain.utils.logger import get_logger
+
 from speechbrain_style.synth import synthesize_corpus
 
 logger = get_logger(__name__)

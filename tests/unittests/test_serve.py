@@ -29,7 +29,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from speechbrain_style.cli import main
+from speechbrain_style.cli import backend_load_options, build_parser, main
 from speechbrain_style.export import write_inference_folder
 from speechbrain_style.index import StyleIndex, StyleIndexError, build_index
 from speechbrain_style.inference import StyleRetriever
@@ -343,6 +343,41 @@ def test_a_mismatched_index_is_refused_at_startup(setup, tmp_path):
         StyleSearchService.from_folders(setup["model_dir"], str(other))
     with pytest.raises(SystemExit, match="another model"):
         main(["serve", "--model", setup["model_dir"], "--index", str(other)])
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--backend", "faiss-flat"], ["--backend", "ivf", "--nlist", "1"]],
+)
+def test_serve_backend_flags_reach_the_index(setup, tmp_path, flags):
+    """The serve flags pick the backend; its answers equal exact search."""
+    pytest.importorskip("faiss")
+    index_dir = tmp_path / "index"
+    shutil.copytree(setup["index_dir"], index_dir)
+    args = build_parser().parse_args(
+        ["serve", "--model", setup["model_dir"], "--index", str(index_dir)]
+        + flags
+    )
+    service = StyleSearchService.from_folders(
+        args.model, args.index, index_options=backend_load_options(args)
+    )
+    backend = service.index.backend
+    assert type(backend).__name__ == "FaissSearch"
+    assert backend.kind == args.backend
+    # IVF (one list: exact) is cached next to the index, flat is not.
+    assert (index_dir / "ann").is_dir() == (args.backend == "ivf")
+    for query, filters in [
+        ("a woman speaking slowly", None),
+        ("someone shouting", ["sex:male"]),
+    ]:
+        expected = setup["service"].search(query, k=4, filters=filters)
+        got = service.search(query, k=4, filters=filters)
+        assert [r["id"] for r in got["results"]] == [
+            r["id"] for r in expected["results"]
+        ]
+        assert [r["score"] for r in got["results"]] == pytest.approx(
+            [r["score"] for r in expected["results"]], abs=1e-5
+        )
 
 
 def _lines(stream, out):
