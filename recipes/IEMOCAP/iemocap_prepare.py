@@ -101,6 +101,9 @@ LABEL_SETS["all"] = {
     "oth": "other",
     "xxx": "undecided",
 }
+# Label sets whose categories are only metadata (descriptions come from the
+# valence/arousal values), so they need no style prompts.
+DIMENSIONAL_LABEL_SETS = ("all",)
 GENDERS = {"F": "female", "M": "male"}
 
 # [6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5]
