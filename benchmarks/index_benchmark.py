@@ -6,20 +6,29 @@ Both paths embed the same audio files with the same model:
 * one-by-one (the reference systems' way): for each file, load it, run the
   encoder on a (1, T) batch under ``torch.no_grad()``;
 * batched: :func:`speechbrain_style.index.build_index` (length-sorted
-  batches, ``torch.inference_mode()``, shards written to disk).
+  batches, ``torch.inference_mode()``, shards written to disk), once with
+  batches bounded only by ``--batch-size`` and once with the default bound
+  on padded audio seconds per batch (``max_batch_seconds``).
 
 The model is a real-size ECAPA-TDNN (``hparams/speech/ecapa.yaml``: C=1024,
 192-d; ``--block speech/ecapa_small`` for the StyleSynth recipe's C=128 one)
-with random weights plus a 512-d projection head, or an exported inference
-folder given with ``--model`` (``StyleRetriever``). The files are
-synthetic speech-like signals (harmonics with a moving pitch, amplitude
-modulation and noise) of uniformly random length.
+or a real-size emotion2vec base (``--emotion2vec-base``: funasr's class,
+768-d, 93M parameters) with random weights plus a 512-d projection head, or
+an exported inference folder given with ``--model`` (``StyleRetriever``).
+The files are synthetic speech-like signals (harmonics with a moving pitch,
+amplitude modulation and noise) of uniformly random length.
+
+``--grid`` instead prints the encoder's cost per second of audio for clip
+lengths x batch sizes (equal-length clips, no padding): the measurement
+behind the default ``max_batch_seconds``.
 
 Run (2 threads)::
 
     python benchmarks/index_benchmark.py --num-files 200 --threads 2 \
         --block speech/ecapa_small
     python benchmarks/index_benchmark.py --num-files 60 --threads 2
+    python benchmarks/index_benchmark.py --num-files 60 --emotion2vec-base
+    python benchmarks/index_benchmark.py --grid
 
 Authors
  * speechbrain-style contributors 2026
@@ -36,7 +45,7 @@ import soundfile as sf
 import torch
 
 from speechbrain_style.audio import load_audio
-from speechbrain_style.index import build_index
+from speechbrain_style.index import DEFAULT_MAX_BATCH_SECONDS, build_index
 
 SAMPLE_RATE = 16000
 
@@ -76,6 +85,30 @@ def random_encoder(block):
     return encode, f"{block} C={channels} (random init) + 512-d head"
 
 
+def random_emotion2vec_base(folder):
+    """emotion2vec base sizes (random init) + projection head to 512-d."""
+    from speechbrain_style.lobes import Emotion2VecEncoder, ProjectionHead
+    from speechbrain_style.testing import build_tiny_emotion2vec
+
+    build_tiny_emotion2vec(
+        folder,
+        embed_dim=768,
+        depth=8,
+        num_heads=12,
+        prenet_depth=4,
+        conv_channels=512,
+    )
+    encoder = Emotion2VecEncoder(source=folder, freeze=True).eval()
+    torch.manual_seed(0)
+    head = ProjectionHead(encoder.output_size, proj_size=512).eval()
+
+    def encode(wavs, lens):
+        return head(encoder(wavs, lens))[-1]
+
+    params = sum(p.numel() for p in encoder.parameters()) / 1e6
+    return encode, f"emotion2vec base sizes ({params:.0f}M, random init)"
+
+
 def exported_model(folder):
     from speechbrain_style.inference import StyleRetriever
 
@@ -93,6 +126,24 @@ def one_by_one(encode, items):
     return torch.stack(out)
 
 
+def cost_grid(encode, lengths=(0.5, 1, 2, 4, 8), sizes=(1, 2, 4, 8, 16)):
+    """Prints encoder ms per second of audio: clip length x batch size."""
+    print("| clip s | " + " | ".join(f"batch {b}" for b in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    count = max(sizes)
+    for seconds in lengths:
+        wavs = torch.randn(count, int(seconds * SAMPLE_RATE)) * 0.1
+        row = []
+        with torch.inference_mode():
+            for size in sizes:
+                begin = time.perf_counter()
+                for i in range(0, count, size):
+                    encode(wavs[i : i + size], torch.ones(size))
+                elapsed = time.perf_counter() - begin
+                row.append(f"{1000 * elapsed / (count * seconds):.0f}")
+        print(f"| {seconds:g} | " + " | ".join(row) + " |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-files", type=int, default=200)
@@ -106,43 +157,80 @@ def main(argv=None):
         help="speech block with random weights (speech/ecapa: real size; "
         "speech/ecapa_small: the StyleSynth recipe's)",
     )
+    parser.add_argument(
+        "--max-batch-seconds",
+        type=float,
+        default=DEFAULT_MAX_BATCH_SECONDS,
+        help="padded audio seconds per batch of the bounded batched run",
+    )
+    parser.add_argument(
+        "--emotion2vec-base",
+        action="store_true",
+        help="emotion2vec base sizes with random weights instead of --block",
+    )
     parser.add_argument("--model", help="exported inference folder")
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="print ms per audio second by clip length and batch size",
+    )
     parser.add_argument("--workdir", help="folder for wavs and indexes")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     workdir = args.workdir or tempfile.mkdtemp(prefix="index_bench_")
     os.makedirs(workdir, exist_ok=True)
-    items = write_files(
-        workdir, args.num_files, args.min_seconds, args.max_seconds
-    )
-    audio_seconds = sum(item["duration"] for item in items.values())
     if args.model:
         encode, name = exported_model(args.model)
+    elif args.emotion2vec_base:
+        folder = os.path.join(workdir, "emotion2vec_base_random")
+        encode, name = random_emotion2vec_base(folder)
     else:
         encode, name = random_encoder(args.block)
     # Warm-up (first-call allocations) outside the timings.
     with torch.no_grad():
         encode(torch.randn(2, SAMPLE_RATE) * 0.1, torch.ones(2))
+    header = f"Model: {name}; {args.threads} threads; torch {torch.__version__}"
+    if args.grid:
+        print(header)
+        print("Encoder ms per second of audio (equal-length clips):")
+        cost_grid(encode)
+        return 0
+    items = write_files(
+        workdir, args.num_files, args.min_seconds, args.max_seconds
+    )
+    audio_seconds = sum(item["duration"] for item in items.values())
 
     begin = time.perf_counter()
     single = one_by_one(encode, items)
     single_time = time.perf_counter() - begin
 
-    begin = time.perf_counter()
-    index = build_index(
-        encode,
-        items,
-        os.path.join(workdir, "index"),
-        batch_size=args.batch_size,
-        shard_size=64,
-        progress=False,
-        resume=False,
-    )
-    batched_time = time.perf_counter() - begin
-
+    runs = [("one-by-one loop (no_grad)", single_time)]
     single = torch.nn.functional.normalize(single, dim=1)
-    cosine = (index.embeddings * single).sum(1)
-    print(f"Model: {name}; {args.threads} threads; torch {torch.__version__}")
+    cosines = []
+    for label, limit in [
+        (f"build_index (batch {args.batch_size}, sorted)", None),
+        (
+            f"build_index (batch {args.batch_size}, sorted, "
+            f"<= {args.max_batch_seconds:g} s)",
+            args.max_batch_seconds,
+        ),
+    ]:
+        begin = time.perf_counter()
+        index = build_index(
+            encode,
+            items,
+            os.path.join(workdir, "index"),
+            batch_size=args.batch_size,
+            max_batch_seconds=limit,
+            shard_size=64,
+            progress=False,
+            resume=False,
+        )
+        runs.append((label, time.perf_counter() - begin))
+        order = [int(item_id[3:]) for item_id in index.ids]
+        cosines.append((index.embeddings * single[order]).sum(1).min().item())
+
+    print(header)
     print(
         f"Files: {len(items)} synthetic wavs of {args.min_seconds:g}-"
         f"{args.max_seconds:g} s ({audio_seconds:.0f} s of audio)"
@@ -150,10 +238,7 @@ def main(argv=None):
     print()
     print("| path | time (s) | files/s | audio s/s | speed-up |")
     print("|---|---|---|---|---|")
-    for label, seconds in [
-        ("one-by-one loop (no_grad)", single_time),
-        (f"build_index (batch {args.batch_size}, sorted)", batched_time),
-    ]:
+    for label, seconds in runs:
         print(
             f"| {label} | {seconds:.1f} | {len(items) / seconds:.2f} | "
             f"{audio_seconds / seconds:.1f} | {single_time / seconds:.2f}x |"
@@ -161,7 +246,7 @@ def main(argv=None):
     print()
     print(
         "Batched vs one-by-one embeddings: min cosine "
-        f"{cosine.min().item():.6f}"
+        + ", ".join(f"{cosine:.6f}" for cosine in cosines)
     )
     return 0
 

@@ -4,7 +4,8 @@ Subcommands::
 
     speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
     speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
-                            [--shard_size N] [--fp16]
+                            [--shard_size N] [--max_batch_seconds S]
+                            [--fp16]
     speechbrain-style search --model DIR --index I [-k 10] [--json]
                              [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
                              [--no_ann_cache] "query" [-q "another query" ...]
@@ -66,6 +67,9 @@ def cmd_index(args):
 
     model = _load_model(args.model, args.device)
     items = _read_items(args)
+    limits = {}
+    if args.max_batch_seconds is not None:
+        limits["max_batch_seconds"] = args.max_batch_seconds or None
     index = build_index(
         model.encode_audio,
         items,
@@ -80,6 +84,7 @@ def cmd_index(args):
         on_error=args.on_error,
         shard_size=args.shard_size,
         fp16=args.fp16,
+        **limits,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"Indexed {len(index)} items into {os.path.abspath(args.out)}")
@@ -290,6 +295,15 @@ def build_parser():
     )
     p_index.add_argument("--out", required=True, help="index folder")
     p_index.add_argument("--batch-size", type=int, default=16)
+    p_index.add_argument(
+        "--max_batch_seconds",
+        "--max-batch-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="padded audio seconds per batch (default 8: the CPU optimum; "
+        "raise it on a GPU; 0: no limit but --batch-size)",
+    )
     p_index.add_argument(
         "--on-error",
         choices=("raise", "skip"),

@@ -708,13 +708,17 @@ def _rethrow_for_item(error, item_id, path):
     raise ValueError(message) from error
 
 
+# Padded seconds of audio per batch (see build_index's max_batch_seconds).
+DEFAULT_MAX_BATCH_SECONDS = 8.0
+
+
 def build_index(
     encode_batch,
     items,
     out_dir,
     batch_size=16,
     sample_rate=16000,
-    max_batch_seconds=None,
+    max_batch_seconds=DEFAULT_MAX_BATCH_SECONDS,
     model_info=None,
     progress=True,
     on_error="raise",
@@ -755,8 +759,13 @@ def build_index(
     sample_rate : int
         Sample rate the encoder expects.
     max_batch_seconds : float, optional
-        Maximum padded audio seconds per batch (bounds memory on long
-        files).
+        Maximum padded audio seconds per batch; ``None``: only
+        ``batch_size`` bounds a batch. The default (8 s) is the CPU optimum
+        measured by ``benchmarks/index_benchmark.py --grid``: beyond a few
+        seconds of audio per batch the activations of a real-size encoder
+        (ECAPA-TDNN C=1024, emotion2vec base) leave the cache and a batch
+        costs more per second of audio than one file at a time. On a GPU
+        raise it (e.g. 120).
     model_info : dict, optional
         JSON-serialisable description of the encoder, e.g.
         ``{"model": folder, "fingerprint": module_fingerprint(model)}``;
@@ -1285,6 +1294,7 @@ def _merge_shards(out_dir, plan, records, options):
         "shard_size": options["shard_size"],
         "num_shards": len(plan["shards"]),
         "batch_size": options["batch_size"],
+        "max_batch_seconds": options["max_batch_seconds"],
     }
     info = _write_index(
         out_dir,

@@ -152,9 +152,13 @@ def test_cli_index_search_describe(setup, tmp_path, capsys):
             index_dir,
             "--batch-size",
             "1",
+            "--max_batch_seconds",
+            "0",
         )
         == 0
     )
+    with open(os.path.join(index_dir, "index.json")) as fin:
+        assert json.load(fin)["build"]["max_batch_seconds"] is None
     capsys.readouterr()
     query = "A woman whispering slowly."
     assert _run_search(model_dir, index_dir, "-k", "3", "--json", query) == 0
@@ -279,6 +283,7 @@ def test_cli_sharded_fp16_index_and_search_backends(setup, tmp_path, capsys):
         info = json.load(fin)
     assert info["dtype"] == "float16"
     assert info["build"]["shard_size"] == 3
+    assert info["build"]["max_batch_seconds"] == 8.0
     assert not os.path.exists(os.path.join(index_dir, "shards"))
     capsys.readouterr()
     query = "A woman whispering slowly."
