@@ -68,26 +68,32 @@ def write_files(folder, num_files, min_seconds, max_seconds, seed=0):
     return items
 
 
-def random_encoder(block):
-    """A speech block (random init) + projection head to 512-d."""
-    from speechbrain_style.blocks import load_block
+def with_head(encoder):
+    """``encode(wavs, lens)``: ``encoder`` + a random 512-d projection head."""
     from speechbrain_style.lobes import ProjectionHead
 
-    torch.manual_seed(0)
-    hparams = load_block(block)
-    encoder = hparams["encoder"].eval()
     head = ProjectionHead(encoder.output_size, proj_size=512).eval()
 
     def encode(wavs, lens):
         return head(encoder(wavs, lens))[-1]
 
+    return encode
+
+
+def random_encoder(block):
+    """A speech block (random init) + projection head to 512-d."""
+    from speechbrain_style.blocks import load_block
+
+    torch.manual_seed(0)
+    hparams = load_block(block)
+    encode = with_head(hparams["encoder"].eval())
     channels = hparams.get("channels", ["?"])[0]
     return encode, f"{block} C={channels} (random init) + 512-d head"
 
 
 def random_emotion2vec_base(folder):
     """emotion2vec base sizes (random init) + projection head to 512-d."""
-    from speechbrain_style.lobes import Emotion2VecEncoder, ProjectionHead
+    from speechbrain_style.lobes import Emotion2VecEncoder
     from speechbrain_style.testing import build_tiny_emotion2vec
 
     build_tiny_emotion2vec(
@@ -100,11 +106,7 @@ def random_emotion2vec_base(folder):
     )
     encoder = Emotion2VecEncoder(source=folder, freeze=True).eval()
     torch.manual_seed(0)
-    head = ProjectionHead(encoder.output_size, proj_size=512).eval()
-
-    def encode(wavs, lens):
-        return head(encoder(wavs, lens))[-1]
-
+    encode = with_head(encoder)
     params = sum(p.numel() for p in encoder.parameters()) / 1e6
     return encode, f"emotion2vec base sizes ({params:.0f}M, random init)"
 
@@ -227,8 +229,8 @@ def main(argv=None):
             resume=False,
         )
         runs.append((label, time.perf_counter() - begin))
-        order = [int(item_id[3:]) for item_id in index.ids]
-        cosines.append((index.embeddings * single[order]).sum(1).min().item())
+        # The index keeps the items' order.
+        cosines.append((index.embeddings * single).sum(1).min().item())
 
     print(header)
     print(

@@ -63,18 +63,19 @@ def _read_items(args):
 
 def cmd_index(args):
     """Embeds a corpus and writes an index."""
-    from speechbrain_style.index import build_index
+    from speechbrain_style.index import DEFAULT_MAX_BATCH_SECONDS, build_index
 
     model = _load_model(args.model, args.device)
     items = _read_items(args)
-    limits = {}
-    if args.max_batch_seconds is not None:
-        limits["max_batch_seconds"] = args.max_batch_seconds or None
+    max_batch_seconds = args.max_batch_seconds
+    if max_batch_seconds is None:
+        max_batch_seconds = DEFAULT_MAX_BATCH_SECONDS
     index = build_index(
         model.encode_audio,
         items,
         args.out,
         batch_size=args.batch_size,
+        max_batch_seconds=max_batch_seconds or None,
         sample_rate=model.sample_rate,
         model_info={
             "model_dir": model.model_dir,
@@ -84,7 +85,6 @@ def cmd_index(args):
         on_error=args.on_error,
         shard_size=args.shard_size,
         fp16=args.fp16,
-        **limits,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"Indexed {len(index)} items into {os.path.abspath(args.out)}")
