@@ -5,7 +5,7 @@ Both paths embed the same audio files with the same model:
 
 * one-by-one (the reference systems' way): for each file, load it, run the
   encoder on a (1, T) batch under ``torch.no_grad()``;
-* batched: :func:`speechbrain_style.index.build_index` (length-sorted
+* batched: :func:`speechbrain_style.retrieval.index.build_index` (length-sorted
   batches, ``torch.inference_mode()``, shards written to disk), once with
   batches bounded only by ``--batch-size`` and once with the default bound
   on padded audio seconds per batch (``max_batch_seconds``).
@@ -44,8 +44,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from speechbrain_style.audio import load_audio
-from speechbrain_style.index import DEFAULT_MAX_BATCH_SECONDS, build_index
+from speechbrain_style.dataio.audio import load_audio
+from speechbrain_style.retrieval.index import (
+    DEFAULT_MAX_BATCH_SECONDS,
+    build_index,
+)
 
 SAMPLE_RATE = 16000
 
@@ -94,7 +97,7 @@ def random_encoder(block):
 def random_emotion2vec_base(folder):
     """emotion2vec base sizes (random init) + projection head to 512-d."""
     from speechbrain_style.lobes import Emotion2VecEncoder
-    from speechbrain_style.testing import build_tiny_emotion2vec
+    from tests.tiny_models import build_tiny_emotion2vec
 
     build_tiny_emotion2vec(
         folder,
@@ -112,7 +115,7 @@ def random_emotion2vec_base(folder):
 
 
 def exported_model(folder):
-    from speechbrain_style.inference import StyleRetriever
+    from speechbrain_style.inference.retriever import StyleRetriever
 
     model = StyleRetriever.from_hparams(source=folder)
     return model.encode_audio, f"exported model {folder}"

@@ -33,7 +33,7 @@ import time
 import numpy as np
 import torch
 
-from speechbrain_style.search import ExactSearch, FaissSearch
+from speechbrain_style.retrieval.backends import ExactSearch, FaissSearch
 
 
 def rss_bytes():

@@ -9,7 +9,7 @@ learnable temperature goes with the heads, so it is actually trained).
 
 Expected ``modules`` (yaml ``modules:`` dict):
 ``speech_encoder``, ``speech_head``, ``text_encoder``, ``text_head``,
-``temperature`` (``speechbrain_style.losses.LearnableTemperature``).
+``temperature`` (``speechbrain_style.nnet.losses.LearnableTemperature``).
 
 Expected hparams: ``contrastive_loss``, ``encoder_opt_class``,
 ``head_opt_class``, ``retrieval_evaluator``, ``train_logger``,
@@ -27,8 +27,8 @@ import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.evaluation import format_table, save_results
-from speechbrain_style.export import write_inference_folder
+from speechbrain_style.evaluation.retrieval import format_table, save_results
+from speechbrain_style.inference.export import write_inference_folder
 
 logger = get_logger(__name__)
 
@@ -156,7 +156,7 @@ class StyleRetrievalBrain(sb.core.Brain):
           speaker classification of the speech embedding against
           ``batch.speaker_index`` (the speaker-text paper's L_spk).
 
-        * ``rank_loss`` (e.g. ``speechbrain_style.rank_losses.
+        * ``rank_loss`` (e.g. ``speechbrain_style.nnet.rank_losses.
           RankNContrastLoss``) + ``rank_loss_weight``: cross-modal
           Rank-N-Contrast over ``batch.ordinal_values`` (B, L) floats
           (valence/arousal, or ordered factor levels).

@@ -31,7 +31,7 @@ import torch
 from speechbrain.utils import checkpoints
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
 
 logger = get_logger(__name__)
 

@@ -21,8 +21,8 @@ Authors
 import speechbrain as sb
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.audio import load_manifest, make_audio_pipeline
 from speechbrain_style.brain import StyleRetrievalBrain
+from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
 
 logger = get_logger(__name__)
 
@@ -58,7 +58,7 @@ def categorical_dataio_prep(
     dict
         ``{split: DynamicItemDataset}``.
     """
-    from speechbrain_style.style_prompts import (
+    from speechbrain_style.prompts.emotion import (
         make_style_description_pipeline,
         make_style_label_pipeline,
     )
@@ -251,7 +251,7 @@ def run_categorical_recipe(argv, prepare, prepare_keys=()):
     """
     from speechbrain.utils.distributed import run_on_main
 
-    from speechbrain_style.style_prompts import style_description_bank
+    from speechbrain_style.prompts.emotion import style_description_bank
 
     hparams, run_opts = load_recipe_hparams(argv)
     run_on_main(prepare, kwargs=prepare_kwargs(hparams, prepare_keys))
@@ -289,7 +289,7 @@ def speaker_dataio_prep(hparams, description_fields):
     """
     import torch
 
-    from speechbrain_style.speaker_prompts import (
+    from speechbrain_style.prompts.speaker import (
         SpeakerDescriber,
         make_speaker_description_pipeline,
     )
@@ -365,7 +365,7 @@ def dimensional_dataio_prep(hparams, describer):
     hparams : dict
         Needs ``{train,valid,test}_annotation``, ``data_folder``,
         ``sample_rate`` and ``crop_seconds``.
-    describer : speechbrain_style.dimensional_prompts.DimensionalDescriber
+    describer : speechbrain_style.prompts.dimensional.DimensionalDescriber
         Bins, prompt bank and optional captions.
 
     Returns
@@ -375,7 +375,7 @@ def dimensional_dataio_prep(hparams, describer):
     """
     import torch
 
-    from speechbrain_style.dimensional_prompts import (
+    from speechbrain_style.prompts.dimensional import (
         make_dimensional_description_pipeline,
     )
 
@@ -447,10 +447,10 @@ def run_dimensional_recipe(argv, prepare, prepare_keys=()):
     """The whole ``train.py`` of a recipe with valence/arousal labels.
 
     The yaml provides a ``describer``
-    (:class:`speechbrain_style.dimensional_prompts.DimensionalDescriber`:
+    (:class:`speechbrain_style.prompts.dimensional.DimensionalDescriber`:
     bins of its scale, optional captions file), the losses (InfoNCE, plus
     ``rank_loss_weight`` * Rank-N-Contrast) and a
-    :class:`speechbrain_style.dimensional_evaluation.DimensionalEvaluator`.
+    :class:`speechbrain_style.evaluation.dimensional.DimensionalEvaluator`.
 
     Arguments
     ---------

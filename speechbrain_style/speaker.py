@@ -27,8 +27,8 @@ from speechbrain.lobes.models.ECAPA_TDNN import Classifier
 from speechbrain.nnet.losses import AdditiveAngularMargin, LogSoftmaxWrapper
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.fusion import fuse_queries
-from speechbrain_style.metrics import retrieval_metrics
+from speechbrain_style.evaluation.metrics import retrieval_metrics
+from speechbrain_style.retrieval.fusion import fuse_queries
 
 logger = get_logger(__name__)
 
@@ -408,7 +408,8 @@ def speaker_retrieval_metrics(
 
     Cosine similarity over the full galleries; a gallery item is relevant
     when it has the query's speaker. ``mAP@k`` follows
-    :func:`speechbrain_style.metrics.average_precision_at_k` (precision at
+    :func:`speechbrain_style.evaluation.metrics.average_precision_at_k`
+    (precision at
     relevant positions in the top k over min(num_relevant, k)), and
     ``mean_rank`` is the mean rank of the first relevant item.
 
@@ -427,11 +428,11 @@ def speaker_retrieval_metrics(
     fusion_n : int, optional
         If given, queries are fused with their ``fusion_n`` nearest
         gallery items of the other modality first
-        (:func:`speechbrain_style.fusion.fuse_queries`).
+        (:func:`speechbrain_style.retrieval.fusion.fuse_queries`).
     fusion_weighting : str
         Fusion weights, ``"similarity"`` or ``"uniform"``.
     ties : str
-        Tie policy of :mod:`speechbrain_style.metrics`.
+        Tie policy of :mod:`speechbrain_style.evaluation.metrics`.
 
     Returns
     -------

@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
-from speechbrain_style.testing import (
+from tests import fake_data
+from tests.tiny_models import (
     build_tiny_emotion2vec,
     build_tiny_hf_text_encoder,
     build_tiny_passt,
     build_tiny_speaker_model,
 )
-from tests import fake_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -88,7 +88,7 @@ def test_recipe_runs(row, tiny_models, tmp_path):
 
     if "inference/hyperparams.yaml" not in row["expected_outputs"]:
         return
-    from speechbrain_style.inference import StyleRetriever
+    from speechbrain_style.inference.retriever import StyleRetriever
 
     model = StyleRetriever.from_hparams(
         source=os.path.join(output_folder, "inference")

@@ -35,8 +35,12 @@ import os
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.audio import AUDIO_EXTENSIONS, AudioError, get_duration
-from speechbrain_style.dataprep import (
+from speechbrain_style.dataio.audio import (
+    AUDIO_EXTENSIONS,
+    AudioError,
+    get_duration,
+)
+from speechbrain_style.dataio.manifest import (
     format_counts,
     outputs_exist,
     save_manifest,

@@ -15,7 +15,7 @@ AudioCaps distributes captions only: download the clips first (10 s from
 >     --data_folder=/data/audiocaps --audio_folder=/data/audiocaps/audio
 
 Shared code: speechbrain_style.caption_recipe (data, schedule, run),
-speechbrain_style.caption_evaluation (metrics), speechbrain_style.lobes.passt.
+speechbrain_style.evaluation.caption (metrics), speechbrain_style.lobes.passt.
 
 Authors
  * speechbrain-style contributors 2026

@@ -35,8 +35,8 @@ import os
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.audio import AudioError, get_duration
-from speechbrain_style.dataprep import (
+from speechbrain_style.dataio.audio import AudioError, get_duration
+from speechbrain_style.dataio.manifest import (
     format_counts,
     outputs_exist,
     save_manifest,

@@ -10,7 +10,7 @@ both directions with R@1/5/10 and mAP@10 (DCASE definitions).
 > python train.py hparams/clotho_passt_roberta.yaml --data_folder=/data/clotho
 
 Shared code: speechbrain_style.caption_recipe (data, schedule, run),
-speechbrain_style.caption_evaluation (metrics), speechbrain_style.lobes.passt.
+speechbrain_style.evaluation.caption (metrics), speechbrain_style.lobes.passt.
 
 Authors
  * speechbrain-style contributors 2026

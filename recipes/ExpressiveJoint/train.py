@@ -24,13 +24,13 @@ import sys
 from speechbrain.dataio.sampler import ReproducibleWeightedRandomSampler
 from speechbrain.utils.distributed import run_on_main
 
-from speechbrain_style.audio import load_manifest
+from speechbrain_style.dataio.audio import load_manifest
+from speechbrain_style.prompts.emotion import style_description_bank
 from speechbrain_style.recipe import (
     categorical_dataio_prep,
     fit_export_evaluate,
     load_recipe_hparams,
 )
-from speechbrain_style.style_prompts import style_description_bank
 
 RECIPES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 for name in ("ESD", "Expresso", "IEMOCAP"):

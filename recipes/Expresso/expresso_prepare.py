@@ -46,8 +46,8 @@ from collections import Counter, defaultdict
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.dataprep import outputs_exist, save_manifest
-from speechbrain_style.style_prompts import EXPRESSO_STYLES
+from speechbrain_style.dataio.manifest import outputs_exist, save_manifest
+from speechbrain_style.prompts.emotion import EXPRESSO_STYLES
 
 logger = get_logger(__name__)
 

@@ -41,7 +41,7 @@ from collections import Counter
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.dataprep import outputs_exist, save_manifest
+from speechbrain_style.dataio.manifest import outputs_exist, save_manifest
 
 logger = get_logger(__name__)
 

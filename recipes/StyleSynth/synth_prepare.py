@@ -1,6 +1,7 @@
 """Data preparation for the embedded speaking-style corpus (StyleSynth).
 
-The corpus is synthesised offline with espeak-ng (``speechbrain_style.synth``):
+The corpus is synthesised offline with espeak-ng
+(``speechbrain_style.corpora.stylesynth.synth``):
 16 kHz wavs and SpeechBrain JSON manifests whose items record every
 speaking-style factor (sex, pitch, rate, range, phonation), the voice and
 the sentence. Train, valid and test use disjoint sentences.
@@ -14,7 +15,7 @@ import shutil
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.synth import synthesize_corpus
+from speechbrain_style.corpora.stylesynth.synth import synthesize_corpus
 
 logger = get_logger(__name__)
 

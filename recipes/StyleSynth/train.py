@@ -23,8 +23,8 @@ import speechbrain as sb
 from speechbrain.utils.distributed import run_on_main
 from synth_prepare import prepare_synth
 
-from speechbrain_style import factors
-from speechbrain_style.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.corpora.stylesynth import factors
+from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
 from speechbrain_style.recipe import fit_export_evaluate, load_recipe_hparams
 
 

@@ -24,11 +24,11 @@ import torch
 from tqdm import tqdm
 from train import prepare_corpus
 
-from speechbrain_style.audio import load_audio, load_manifest
-from speechbrain_style.inference import pad_signals
+from speechbrain_style.dataio.audio import load_audio, load_manifest
+from speechbrain_style.inference.retriever import pad_signals
+from speechbrain_style.prompts.speaker import SpeakerDescriber
 from speechbrain_style.recipe import load_recipe_hparams
 from speechbrain_style.speaker import lda_align, speaker_retrieval_metrics
-from speechbrain_style.speaker_prompts import SpeakerDescriber
 
 
 @torch.no_grad()

@@ -50,7 +50,7 @@ from collections import Counter
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.dataprep import (
+from speechbrain_style.dataio.manifest import (
     format_counts,
     outputs_exist,
     save_manifest,

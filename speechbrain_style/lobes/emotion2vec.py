@@ -311,7 +311,7 @@ class Emotion2VecEncoder(FreezableLobe):
     Example
     -------
     >>> import tempfile
-    >>> from speechbrain_style.testing import build_tiny_emotion2vec
+    >>> from tests.tiny_models import build_tiny_emotion2vec
     >>> folder = build_tiny_emotion2vec(tempfile.mkdtemp())
     >>> encoder = Emotion2VecEncoder(folder, freeze=True)
     >>> encoder(torch.randn(2, 8000), torch.tensor([1.0, 0.6])).shape

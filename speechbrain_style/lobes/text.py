@@ -121,7 +121,7 @@ class HFTextEncoder(FreezableLobe):
     Example
     -------
     >>> import tempfile
-    >>> from speechbrain_style.testing import build_tiny_hf_text_encoder
+    >>> from tests.tiny_models import build_tiny_hf_text_encoder
     >>> folder = build_tiny_hf_text_encoder(tempfile.mkdtemp(), "bert")
     >>> encoder = HFTextEncoder(folder, pooling="mean")
     >>> encoder(["a calm voice", "an angry shout"]).shape

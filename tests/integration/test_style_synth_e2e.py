@@ -51,7 +51,7 @@ def test_brief_training_retrieves_far_above_chance(tmp_path):
     # The exported model answers a query through the index.
     model = str(out / "inference")
     index = str(tmp_path / "index")
-    cli = [sys.executable, "-m", "speechbrain_style.cli"]
+    cli = [sys.executable, "-m", "speechbrain_style.cli.main"]
     subprocess.run(
         cli
         + [

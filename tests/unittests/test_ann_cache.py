@@ -7,9 +7,9 @@ import os
 import pytest
 import torch
 
-from speechbrain_style.cli import backend_load_options, build_parser
-from speechbrain_style.index import StyleIndex, _write_index
-from speechbrain_style.search import ExactSearch, FaissSearch
+from speechbrain_style.cli.main import backend_load_options, build_parser
+from speechbrain_style.retrieval.backends import ExactSearch, FaissSearch
+from speechbrain_style.retrieval.index import StyleIndex, _write_index
 
 faiss = pytest.importorskip("faiss")
 
@@ -90,7 +90,9 @@ def messages(caplog, level=logging.INFO):
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
 def test_second_load_reads_the_cache(data, index_dir, kind, caplog):
-    caplog.set_level(logging.INFO, logger="speechbrain_style.search")
+    caplog.set_level(
+        logging.INFO, logger="speechbrain_style.retrieval.backends"
+    )
     first = load(index_dir, kind)
     assert not first.backend.loaded_from_cache
     index_path, sidecar_path = cache_files(index_dir, kind)
@@ -148,7 +150,9 @@ def test_changed_embeddings_are_rebuilt(data, index_dir, caplog):
     # The index is rebuilt in place with other embeddings; ann/ stays.
     other = clustered(NUM_ITEMS, 30, seed=5)
     write_index(index_dir, other)
-    caplog.set_level(logging.INFO, logger="speechbrain_style.search")
+    caplog.set_level(
+        logging.INFO, logger="speechbrain_style.retrieval.backends"
+    )
     rebuilt = load(index_dir, "ivf")
     assert not rebuilt.backend.loaded_from_cache
     warnings = messages(caplog, logging.WARNING)
@@ -229,7 +233,9 @@ def test_a_damaged_cache_is_rebuilt_with_a_warning(
     original = load(index_dir, kind).backend.search(data["queries"], 10)
     index_path, sidecar_path = cache_files(index_dir, kind)
     damage(index_path, sidecar_path)
-    caplog.set_level(logging.INFO, logger="speechbrain_style.search")
+    caplog.set_level(
+        logging.INFO, logger="speechbrain_style.retrieval.backends"
+    )
     rebuilt = load(index_dir, kind)
     assert not rebuilt.backend.loaded_from_cache
     warnings = messages(caplog, logging.WARNING)
@@ -260,7 +266,9 @@ def test_opt_out_neither_reads_nor_writes(index_dir):
 
 def test_an_unwritable_cache_only_warns(data, index_dir, caplog):
     (index_dir / "ann").write_text("a file where the folder should be")
-    caplog.set_level(logging.INFO, logger="speechbrain_style.search")
+    caplog.set_level(
+        logging.INFO, logger="speechbrain_style.retrieval.backends"
+    )
     index = load(index_dir, "ivf")
     warnings = messages(caplog, logging.WARNING)
     assert any(w.startswith("Cannot cache the faiss index") for w in warnings)

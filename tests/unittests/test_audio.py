@@ -1,4 +1,4 @@
-"""Tests for speechbrain_style.audio."""
+"""Tests for speechbrain_style.dataio.audio."""
 
 import json
 import logging
@@ -10,7 +10,7 @@ import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 
 from speechbrain_style import audio
-from speechbrain_style.audio import (
+from speechbrain_style.dataio.audio import (
     AudioError,
     check_manifest,
     get_duration,
@@ -101,7 +101,9 @@ def test_resampling_is_logged_once(tmp_path, caplog):
     audio._LOGGED_ONCE.clear()
     for name in ["a.wav", "b.wav"]:
         sf.write(tmp_path / name, _sine(200.0, 0.1, 8000), 8000)
-    with caplog.at_level(logging.DEBUG, logger="speechbrain_style.audio"):
+    with caplog.at_level(
+        logging.DEBUG, logger="speechbrain_style.dataio.audio"
+    ):
         load_audio(tmp_path / "a.wav")
         load_audio(tmp_path / "b.wav")
     messages = [r.message for r in caplog.records if "Resampling" in r.message]

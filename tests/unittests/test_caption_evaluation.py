@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from speechbrain_style.caption_evaluation import (
+from speechbrain_style.evaluation.caption import (
     CaptionRetrievalEvaluator,
     caption_relevance,
     caption_retrieval_metrics,
 )
-from speechbrain_style.evaluation import format_table
+from speechbrain_style.evaluation.retrieval import format_table
 
 # Gallery: clip A with 5 captions (Clotho-like), B with 1, C with 2.
 CLIPS = ["A", "B", "C"]

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from speechbrain_style.losses import ContrastiveLoss, LearnableTemperature
+from speechbrain_style.nnet.losses import ContrastiveLoss, LearnableTemperature
 
 
 def _log_softmax_row(values, j):

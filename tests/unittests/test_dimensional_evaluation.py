@@ -1,4 +1,4 @@
-"""Tests of speechbrain_style/dimensional_evaluation.py."""
+"""Tests of speechbrain_style/evaluation/dimensional.py."""
 
 import os
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from speechbrain_style.dimensional_evaluation import DimensionalEvaluator
-from speechbrain_style.dimensional_prompts import DimensionalDescriber
-from speechbrain_style.ordinal_metrics import (
+from speechbrain_style.evaluation.dimensional import DimensionalEvaluator
+from speechbrain_style.evaluation.ordinal import (
     mmd_rbf,
     ordinal_consistency_over_queries,
 )
+from speechbrain_style.prompts.dimensional import DimensionalDescriber
 
 BINS = {"valence": [2.0, 4.0], "arousal": [2.0, 4.0]}  # 3 levels, 1-5 scale
 

@@ -1,4 +1,4 @@
-"""Tests of speechbrain_style/dimensional_prompts.py."""
+"""Tests of speechbrain_style/prompts/dimensional.py."""
 
 import json
 import random
@@ -9,7 +9,7 @@ import pytest
 import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 
-from speechbrain_style.dimensional_prompts import (
+from speechbrain_style.prompts.dimensional import (
     SYNONYMS,
     TEMPLATES,
     DimensionalDescriber,

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from speechbrain_style.evaluation import (
+from speechbrain_style.evaluation.retrieval import (
     RetrievalEvaluator,
     format_table,
     prompt_ensemble,

@@ -9,7 +9,7 @@ import soundfile as sf
 import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 
-from speechbrain_style.audio import make_audio_pipeline
+from speechbrain_style.dataio.audio import make_audio_pipeline
 from tests.fake_data import FAKE_EXPRESSO_SPLITS, make_fake_expresso
 from tests.prepare_utils import (
     load_recipe_module,

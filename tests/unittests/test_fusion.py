@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from speechbrain_style.fusion import fuse_queries, neighbour_weights
-from speechbrain_style.index import StyleIndex
+from speechbrain_style.retrieval.fusion import fuse_queries, neighbour_weights
+from speechbrain_style.retrieval.index import StyleIndex
 
 # Reference set of the "other" modality and a query, in 2-D.
 REFERENCE = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, 0.8]])
@@ -130,15 +130,15 @@ def test_fusion_through_style_index_search():
 
 
 def test_cli_search_with_fusion(tmp_path, capsys):
-    from speechbrain_style.cli import main
-    from speechbrain_style.export import write_inference_folder
+    from speechbrain_style.cli.main import main
+    from speechbrain_style.corpora.stylesynth.synth import synthesize_corpus
+    from speechbrain_style.inference.export import write_inference_folder
     from speechbrain_style.lobes import (
         ECAPASpeechEncoder,
         HFTextEncoder,
         ProjectionHead,
     )
-    from speechbrain_style.synth import synthesize_corpus
-    from speechbrain_style.testing import build_tiny_hf_text_encoder
+    from tests.tiny_models import build_tiny_hf_text_encoder
 
     torch.manual_seed(0)
     text_dir = build_tiny_hf_text_encoder(str(tmp_path / "bert"), "bert")

@@ -1,4 +1,4 @@
-"""Tests for speechbrain_style.index."""
+"""Tests for speechbrain_style.retrieval.index."""
 
 import json
 import os
@@ -10,13 +10,13 @@ import soundfile as sf
 import torch
 from speechbrain.lobes.features import Fbank
 
-from speechbrain_style.audio import AudioError, load_audio
-from speechbrain_style.index import (
+from speechbrain_style.dataio.audio import AudioError, load_audio
+from speechbrain_style.dataio.files import file_sha256
+from speechbrain_style.retrieval.index import (
     ExactSearch,
     StyleIndex,
     StyleIndexError,
     build_index,
-    file_sha256,
     module_fingerprint,
 )
 

@@ -5,12 +5,12 @@ import sys
 import pytest
 import torch
 
-from speechbrain_style.index import StyleIndex
-from speechbrain_style.search import (
+from speechbrain_style.retrieval.backends import (
     ExactSearch,
     FaissSearch,
     make_backend,
 )
+from speechbrain_style.retrieval.index import StyleIndex
 
 pytest.importorskip("faiss")
 

@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from speechbrain_style.index import (
+from speechbrain_style.retrieval.index import (
     StyleIndex,
     StyleIndexError,
     build_index,
@@ -38,7 +38,7 @@ import json, os, sys, time
 import torch
 torch.set_num_threads(1)
 from speechbrain.lobes.features import Fbank
-from speechbrain_style.index import build_index
+from speechbrain_style.retrieval.index import build_index
 
 manifest, out_dir, sleep, fp16, calls_path = sys.argv[1:6]
 torch.manual_seed(0)
@@ -374,7 +374,7 @@ def test_version_1_index_still_loads(tmp_path):
         {"id": f"u{i}", "wav": f"{i}.wav", "metadata": {}} for i in range(3)
     ]
     (tmp_path / "items.json").write_text(json.dumps(items))
-    from speechbrain_style.index import file_sha256
+    from speechbrain_style.dataio.files import file_sha256
 
     info = {
         "format_version": 1,

@@ -14,16 +14,16 @@ import pytest
 import soundfile as sf
 import torch
 
-from speechbrain_style.cli import main
-from speechbrain_style.export import write_inference_folder
-from speechbrain_style.inference import StyleRetriever
+from speechbrain_style.cli.main import main
+from speechbrain_style.corpora.stylesynth.synth import synthesize_corpus
+from speechbrain_style.inference.export import write_inference_folder
+from speechbrain_style.inference.retriever import StyleRetriever
 from speechbrain_style.lobes import (
     ECAPASpeechEncoder,
     HFTextEncoder,
     ProjectionHead,
 )
-from speechbrain_style.synth import synthesize_corpus
-from speechbrain_style.testing import build_tiny_hf_text_encoder
+from tests.tiny_models import build_tiny_hf_text_encoder
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from speechbrain_style.lobes.emotion2vec import (
     conv_output_lengths,
     normalize_waveforms,
 )
-from speechbrain_style.testing import build_tiny_emotion2vec
+from tests.tiny_models import build_tiny_emotion2vec
 
 LENGTHS = [16000, 11000, 7000]
 

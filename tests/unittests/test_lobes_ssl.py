@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from speechbrain_style.lobes import SSLSpeechEncoder
-from speechbrain_style.testing import build_tiny_ssl_model
+from tests.tiny_models import build_tiny_ssl_model
 
 
 @pytest.mark.parametrize("model", ["wav2vec2", "wavlm"])

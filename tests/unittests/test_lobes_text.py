@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from speechbrain_style.lobes.text import HFTextEncoder, masked_mean
-from speechbrain_style.testing import build_tiny_hf_text_encoder
+from tests.tiny_models import build_tiny_hf_text_encoder
 
 TEXTS = [
     "A calm voice.",

@@ -1,4 +1,4 @@
-"""Unit tests for speechbrain_style.losses (single process)."""
+"""Unit tests for speechbrain_style.nnet.losses (single process)."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from speechbrain_style.losses import (
+from speechbrain_style.nnet.losses import (
     ContrastiveLoss,
     LearnableTemperature,
     multi_positive_nll,

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from speechbrain_style.losses import (
+from speechbrain_style.nnet.losses import (
     ContrastiveLoss,
     LearnableTemperature,
     gather_no_grad,

@@ -1,4 +1,5 @@
-"""Unit tests for speechbrain_style.metrics, against hand-worked values."""
+"""Unit tests for speechbrain_style.evaluation.metrics, against hand-worked
+values."""
 
 import json
 import random
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from speechbrain_style.metrics import (
+from speechbrain_style.evaluation.metrics import (
     average_precision_at_k,
     check_trials,
     get_or_make_trials,

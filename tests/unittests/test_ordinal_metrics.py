@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from speechbrain_style.ordinal_metrics import (
+from speechbrain_style.evaluation.ordinal import (
     kendall_tau,
     median_heuristic_bandwidth,
     mmd_rbf,

@@ -7,17 +7,18 @@ import re
 import numpy as np
 import pytest
 
-from speechbrain_style.prompts import (
+from speechbrain_style.corpora.stylesynth.synth import (
+    STYLE_FACTORS,
+    UNOBSERVABLE_FACTORS,
+)
+from speechbrain_style.prompts.bank import BANKS, PromptBank, indefinite_article
+from speechbrain_style.prompts.stylesynth import (
     _VOCAB,
-    BANKS,
-    PromptBank,
     StyleDescriber,
     class_prompts,
     combo_prompts,
     factor_labels,
-    indefinite_article,
 )
-from speechbrain_style.synth import STYLE_FACTORS, UNOBSERVABLE_FACTORS
 
 TEMPLATES = [
     "A {style} voice.",

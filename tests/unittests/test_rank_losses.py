@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from speechbrain_style.rank_losses import (
+from speechbrain_style.nnet.rank_losses import (
     RankNContrastLoss,
     label_distance,
     pairwise_similarity,

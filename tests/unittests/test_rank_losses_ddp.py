@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from speechbrain_style.rank_losses import RankNContrastLoss
+from speechbrain_style.nnet.rank_losses import RankNContrastLoss
 
 WORLD_SIZE = 2
 TOLERANCE = 1e-6

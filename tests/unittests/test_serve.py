@@ -29,23 +29,27 @@ import pytest
 import soundfile as sf
 import torch
 
-from speechbrain_style.cli import backend_load_options, build_parser, main
-from speechbrain_style.export import write_inference_folder
-from speechbrain_style.index import StyleIndex, StyleIndexError, build_index
-from speechbrain_style.inference import StyleRetriever
+from speechbrain_style.cli.main import backend_load_options, build_parser, main
+from speechbrain_style.inference.export import write_inference_folder
+from speechbrain_style.inference.retriever import StyleRetriever
 from speechbrain_style.lobes import (
     ECAPASpeechEncoder,
     HFTextEncoder,
     ProjectionHead,
 )
-from speechbrain_style.serve import (
+from speechbrain_style.retrieval.index import (
+    StyleIndex,
+    StyleIndexError,
+    build_index,
+)
+from speechbrain_style.retrieval.service import (
     MAX_BODY_BYTES,
     RequestError,
     StyleSearchService,
     make_server,
     url_of,
 )
-from speechbrain_style.testing import build_tiny_hf_text_encoder
+from tests.tiny_models import build_tiny_hf_text_encoder
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -388,7 +392,7 @@ def _lines(stream, out):
 def test_cli_serve_answers_and_stops_on_ctrl_c(setup, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "speechbrain_style.cli", "serve"]
+        [sys.executable, "-m", "speechbrain_style.cli.main", "serve"]
         + ["--model", setup["model_dir"], "--index", setup["index_dir"]]
         + ["--port", "0"],
         cwd=tmp_path,

@@ -1,4 +1,4 @@
-"""Tests of speechbrain_style/speaker_prompts.py."""
+"""Tests of speechbrain_style/prompts/speaker.py."""
 
 import importlib.util
 import json
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from speechbrain.dataio.dataset import DynamicItemDataset
 
-from speechbrain_style.speaker_prompts import (
+from speechbrain_style.prompts.speaker import (
     DEMONYMS,
     ESPEAK_ACCENT_ORIGINS,
     SpeakerDescriber,

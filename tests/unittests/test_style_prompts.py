@@ -1,4 +1,5 @@
-"""Tests of the categorical style prompts (speechbrain_style.style_prompts)."""
+"""Tests of the categorical style prompts
+(speechbrain_style.prompts.emotion)."""
 
 import importlib.util
 import random
@@ -10,8 +11,8 @@ import pytest
 import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 
-from speechbrain_style.evaluation import RetrievalEvaluator
-from speechbrain_style.style_prompts import (
+from speechbrain_style.evaluation.retrieval import RetrievalEvaluator
+from speechbrain_style.prompts.emotion import (
     ESD_STYLES,
     EXPRESSO_STYLES,
     HELDOUT_PHRASE_TEMPLATES,

@@ -1,4 +1,5 @@
-"""Tests of the embedded speaking-style corpus (speechbrain_style.synth)."""
+"""Tests of the embedded speaking-style corpus
+(speechbrain_style.corpora.stylesynth.synth)."""
 
 import json
 import os
@@ -9,7 +10,7 @@ import pytest
 import soundfile as sf
 from numpy.lib.stride_tricks import sliding_window_view
 
-from speechbrain_style.synth import (
+from speechbrain_style.corpora.stylesynth.synth import (
     ACCENTS,
     PITCH_LEVELS,
     RANGE_LEVELS,

@@ -28,7 +28,7 @@ import os
 import numpy as np
 import torch
 
-from speechbrain_style.metrics import (
+from speechbrain_style.evaluation.metrics import (
     get_or_make_trials,
     retrieval_metrics,
     trial_recall,
@@ -112,7 +112,7 @@ class RetrievalEvaluator:
         ordinal consistency is also reported (``ordinal_tau``: Kendall's tau
         between each class query's similarities and the closeness of the
         items' level to the query's level, averaged over the class queries;
-        see ``speechbrain_style.ordinal_metrics``).
+        see ``speechbrain_style.evaluation.ordinal``).
 
     Example
     -------
@@ -287,7 +287,7 @@ class RetrievalEvaluator:
             for i, value in enumerate(classes)
         }
         if field in self.ordinal_fields and len(classes) > 1:
-            from speechbrain_style.ordinal_metrics import (
+            from speechbrain_style.evaluation.ordinal import (
                 ordinal_consistency_over_queries,
             )
 

@@ -12,7 +12,7 @@ descriptions generated from valence and arousal values:
 
 :class:`DimensionalEvaluator` answers both and adds the usual retrieval
 metrics over the binned levels (each dimension's levels are the classes of
-a :class:`speechbrain_style.evaluation.RetrievalEvaluator`, so tables,
+a :class:`speechbrain_style.evaluation.retrieval.RetrievalEvaluator`, so tables,
 trials and plots are the same as for the categorical corpora). It has the
 evaluator interface ``StyleRetrievalBrain`` uses (``fields``, ``banks``,
 ``selection_metric``, ``evaluate``), so a recipe selects it in its yaml.
@@ -43,21 +43,21 @@ import numpy as np
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.dimensional_prompts import (
-    DIMENSIONS,
-    DimensionalDescriber,
-)
-from speechbrain_style.evaluation import (
-    TABLE_COLUMNS,
-    TABLE_NOTE,
-    RetrievalEvaluator,
-)
-from speechbrain_style.ordinal_metrics import (
+from speechbrain_style.evaluation.ordinal import (
     kendall_tau,
     mmd_rbf,
     ordinal_consistency_over_queries,
     plot_similarity_vs_values,
     wasserstein_distance_embeddings,
+)
+from speechbrain_style.evaluation.retrieval import (
+    TABLE_COLUMNS,
+    TABLE_NOTE,
+    RetrievalEvaluator,
+)
+from speechbrain_style.prompts.dimensional import (
+    DIMENSIONS,
+    DimensionalDescriber,
 )
 
 logger = get_logger(__name__)
@@ -91,7 +91,8 @@ class DimensionalEvaluator:
         Seed of the prompt subsets, the paired descriptions and the gap
         subset.
     **kwargs
-        Passed to :class:`speechbrain_style.evaluation.RetrievalEvaluator`
+        Passed to
+        :class:`speechbrain_style.evaluation.retrieval.RetrievalEvaluator`
         (``ks``, ``map_k``, ``trial_ks``, ``num_trials``,
         ``num_distractors``, ``trial_seed``, ``trials_folder``,
         ``selection_metric``).

@@ -129,7 +129,7 @@ def write_inference_folder(folder, modules, extra=None):
         "# ############################################################",
         "# speechbrain-style inference model (written after training).",
         "# Load with:",
-        "#   from speechbrain_style.inference import StyleRetriever",
+        "#   from speechbrain_style.inference.retriever import StyleRetriever",
         "#   model = StyleRetriever.from_hparams(source=<this folder>)",
         "# ############################################################",
         "",

@@ -30,9 +30,9 @@ child, "animaldir" / "childdir" as speech directed to a pet / a child
 Speech Resynthesis", Interspeech 2023). "surprise" (ESD) and "surprised"
 (IEMOCAP) are the same class under two names and share their synonyms.
 
-Tools: ``style_prompt_bank`` (a ``speechbrain_style.prompts.PromptBank``
+Tools: ``style_prompt_bank`` (a ``speechbrain_style.prompts.bank.PromptBank``
 over chosen classes), ``StylePrompts`` (a ``prompt_fn`` for
-``speechbrain_style.evaluation.RetrievalEvaluator`` plus per-utterance
+``speechbrain_style.evaluation.retrieval.RetrievalEvaluator`` plus per-utterance
 sampling) and the SpeechBrain data pipelines
 ``make_style_description_pipeline`` and ``make_style_label_pipeline``;
 ``style_description_bank`` lists descriptions to save with a model.
@@ -48,7 +48,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.prompts import BANKS, PHRASE_PREFIXES, PromptBank
+from speechbrain_style.prompts.bank import BANKS, PHRASE_PREFIXES, PromptBank
 
 logger = get_logger(__name__)
 
@@ -386,7 +386,7 @@ def style_prompt_bank(classes, bank="train"):
 
     Returns
     -------
-    speechbrain_style.prompts.PromptBank
+    speechbrain_style.prompts.bank.PromptBank
 
     Example
     -------
@@ -424,7 +424,7 @@ class StylePrompts:
     """Prompts of style classes for evaluation and training.
 
     An instance is a ``prompt_fn(field, value, bank)`` for
-    ``speechbrain_style.evaluation.RetrievalEvaluator`` (the prompt
+    ``speechbrain_style.evaluation.retrieval.RetrievalEvaluator`` (the prompt
     ensemble of class ``value``; ``field`` names the label field, e.g.
     "style", and does not change the prompts), and ``sample`` draws one
     training description of a class.
@@ -597,7 +597,7 @@ def style_description_bank(classes, bank="heldout", per_class=None):
 
     ``speechbrain-style describe`` ranks them for a recording (speech ->
     text). The held-out bank is the default, as for the factor corpus
-    (``speechbrain_style.factors.description_bank``).
+    (``speechbrain_style.corpora.stylesynth.factors.description_bank``).
 
     Arguments
     ---------

@@ -6,7 +6,8 @@ item ids, paths and metadata, and a description of the model that made them.
 :class:`StyleIndex` loads such an index (verifying checksums, dimension and
 model) and answers queries, typically text embeddings projected into the
 shared speech-text space, with a search backend of
-:mod:`speechbrain_style.search` (exact by default; faiss flat, IVF or HNSW).
+:mod:`speechbrain_style.retrieval.backends` (exact by default; faiss flat, IVF
+or HNSW).
 
 On-disk layout of an index directory:
 
@@ -19,7 +20,8 @@ On-disk layout of an index directory:
 * ``ann/`` (optional): faiss IVF/HNSW indexes cached by
   :meth:`StyleIndex.load` with those backends, each ``.faiss`` file with a
   ``.json`` sidecar naming the ``embeddings.npy`` sha256 it was built from
-  (see :mod:`speechbrain_style.search`); deleting the folder is safe.
+  (see :mod:`speechbrain_style.retrieval.backends`); deleting the folder is
+  safe.
 
 Building is sharded and resumable. Items are sorted by duration (longest
 first), cut into shards of ``shard_size`` consecutive items (so each shard
@@ -53,20 +55,28 @@ import json
 import numbers
 import os
 import shutil
-import tempfile
 
 import numpy as np
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.audio import (
+from speechbrain_style.dataio.audio import (
     DEFAULT_SILENCE_THRESHOLD,
     AudioError,
     get_duration,
     load_audio,
     load_audio_segment,
 )
-from speechbrain_style.search import CACHED_KINDS, ExactSearch, make_backend
+from speechbrain_style.dataio.files import (
+    atomic_write,
+    file_sha256,
+    write_json,
+)
+from speechbrain_style.retrieval.backends import (
+    CACHED_KINDS,
+    ExactSearch,
+    make_backend,
+)
 
 __all__ = [
     "ExactSearch",
@@ -94,35 +104,6 @@ NORM_TOLERANCE = 1e-3
 
 class StyleIndexError(ValueError):
     """An index on disk that is corrupt, incomplete or does not match."""
-
-
-def file_sha256(path, block_size=1 << 20):
-    """Returns the hex sha256 digest of a file, read in blocks.
-
-    Arguments
-    ---------
-    path : str or os.PathLike
-        The file.
-    block_size : int
-        Bytes read at a time.
-
-    Returns
-    -------
-    str
-        The hex digest.
-
-    Example
-    -------
-    >>> path = getfixture("tmp_path") / "x.bin"
-    >>> _ = path.write_bytes(b"abc")
-    >>> file_sha256(path)[:16]
-    'ba7816bf8f01cfea'
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(block_size), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def module_fingerprint(module):
@@ -161,35 +142,6 @@ def module_fingerprint(module):
     return digest.hexdigest()
 
 
-def _atomic_write(path, write, binary):
-    """Writes ``path`` through a temporary file in the same directory.
-
-    ``write(f)`` fills the open temporary file; it is then fsynced and moved
-    over ``path`` with ``os.replace`` (atomic on POSIX).
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with open(
-            fd, "wb" if binary else "w", encoding=None if binary else "utf-8"
-        ) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-
-
-def _write_json(path, obj):
-    """Atomically writes ``obj`` as indented JSON."""
-    _atomic_write(path, lambda f: json.dump(obj, f, indent=2), binary=False)
-
-
 def _check_embedding_matrix(embeddings):
     """Raises ValueError unless ``embeddings`` is a 2-D (N, D) tensor."""
     if embeddings.dim() != 2:
@@ -214,7 +166,8 @@ class StyleIndex:
     backend : object or str, optional
         Search backend with ``search(queries, k, mask=None)``, or the name
         of one (``"exact"``, ``"faiss-flat"``, ``"ivf"``, ``"hnsw"``, see
-        :func:`speechbrain_style.search.make_backend`); by default an
+        :func:`speechbrain_style.retrieval.backends.make_backend`); by default
+        an
         :class:`ExactSearch` over the embeddings.
     chunk_size : int, optional
         Rows scored at a time by the default backend (default: adaptive).
@@ -528,7 +481,8 @@ class StyleIndex:
         filters : dict, optional
             Metadata filters, see :meth:`filter_mask`.
         fusion_n : int, optional
-            Cross-modal fusion (see :mod:`speechbrain_style.fusion`): each
+            Cross-modal fusion (see :mod:`speechbrain_style.retrieval.fusion`):
+            each
             query is first replaced by the weighted average of its
             ``fusion_n`` nearest index embeddings (among the items that pass
             the filters), L2-normalised, and that fused query is searched.
@@ -596,7 +550,10 @@ class StyleIndex:
 
     def _fuse(self, queries, fusion_n, weighting, mask):
         """Fused queries over the index's own (filtered) embeddings."""
-        from speechbrain_style.fusion import _check_weighting, fuse_neighbours
+        from speechbrain_style.retrieval.fusion import (
+            _check_weighting,
+            fuse_neighbours,
+        )
 
         _check_weighting(weighting, None)
         if (
@@ -737,7 +694,7 @@ def build_index(
     module docstring: finished shards survive a killed run and are reused by
     a rerun; under ``torchrun`` each rank encodes its own shards and rank 0
     merges them); the stored rows follow the original item order. Audio is
-    read with :func:`speechbrain_style.audio.load_audio` (or
+    read with :func:`speechbrain_style.dataio.audio.load_audio` (or
     ``load_audio_segment`` when an item has ``start``/``stop`` in seconds).
 
     Arguments
@@ -749,7 +706,8 @@ def build_index(
         L2-normalised; others are normalised here with a warning.
     items : dict
         Ordered ``{item_id: {"wav": path, **metadata}}``, e.g. a manifest
-        from :func:`speechbrain_style.audio.load_manifest`. A ``duration``
+        from :func:`speechbrain_style.dataio.audio.load_manifest`. A
+        ``duration``
         field (seconds) avoids reading file headers for sorting.
     out_dir : str or os.PathLike
         Index directory (created if needed; an index there built from other
@@ -1111,7 +1069,7 @@ def _prepare_build(out_dir, items, ids, records, options, resume, fail):
         shutil.rmtree(shards_dir, ignore_errors=True)
     os.makedirs(shards_dir, exist_ok=True)
     _remove_stale_shards(shards_dir, plan_sha)
-    _write_json(os.path.join(shards_dir, PLAN_FILE), plan)
+    write_json(os.path.join(shards_dir, PLAN_FILE), plan)
     return {"complete": False, "plan": plan}
 
 
@@ -1226,10 +1184,10 @@ def _encode_shard(
             matrix, dtype=STORAGE_DTYPES[options["dtype"]]
         )
         npy_path = _shard_path(shards_dir, shard, ".npy")
-        _atomic_write(npy_path, lambda f: np.save(f, matrix), binary=True)
+        atomic_write(npy_path, lambda f: np.save(f, matrix), binary=True)
         record["dim"] = int(matrix.shape[1])
         record["embeddings_sha256"] = file_sha256(npy_path)
-    _write_json(_shard_path(shards_dir, shard, ".json"), record)
+    write_json(_shard_path(shards_dir, shard, ".json"), record)
 
 
 def _merge_shards(out_dir, plan, records, options):
@@ -1379,8 +1337,8 @@ def _write_index(
     if matrix.dtype not in (np.float32, np.float16):
         matrix = matrix.astype(np.float32)
     matrix = np.ascontiguousarray(matrix)
-    _atomic_write(emb_path, lambda f: np.save(f, matrix), binary=True)
-    _write_json(items_path, records)
+    atomic_write(emb_path, lambda f: np.save(f, matrix), binary=True)
+    write_json(items_path, records)
     info = {
         "format_version": INDEX_FORMAT_VERSION,
         "dim": int(matrix.shape[1]),
@@ -1397,5 +1355,5 @@ def _write_index(
         "skipped": skipped,
         "build": build or {},
     }
-    _write_json(info_path, info)
+    write_json(info_path, info)
     return info

@@ -27,7 +27,8 @@ this module paraphrases with a fixed bank instead:
   JSON ``{"id10001": ["prompt", ...], ...}`` or CSV ``spk_id,prompt`` rows
   (an optional ``spk_id,prompt`` header).
 
-The embedded synthetic corpus (``speechbrain_style.synth``) can be used as
+The embedded synthetic corpus (``speechbrain_style.corpora.stylesynth.synth``)
+can be used as
 a speaker corpus too ("voices as speakers"): its items have ``sex`` and an
 eSpeak ``accent``, which is read as a nationality-like origin through
 ``ESPEAK_ACCENT_ORIGINS`` (en-us -> American, en-gb-x-rp -> British,
@@ -52,7 +53,12 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.prompts import BANKS, _randint, _tidy, indefinite_article
+from speechbrain_style.prompts.bank import (
+    BANKS,
+    indefinite_article,
+    random_index,
+    tidy_sentence,
+)
 
 logger = get_logger(__name__)
 
@@ -197,7 +203,8 @@ COUNTRIES_WITH_THE = frozenset(
         "Caribbean",
     }
 )
-# eSpeak accents of ``speechbrain_style.synth`` -> a nationality-like origin
+# eSpeak accents of ``speechbrain_style.corpora.stylesynth.synth`` -> a
+# nationality-like origin
 # (a key of ``DEMONYMS``).
 ESPEAK_ACCENT_ORIGINS = {
     "en-us": "USA",
@@ -458,7 +465,7 @@ def bank_prompts(slots, bank="train"):
     for patterns in noun_phrases:
         noun_phrase = patterns[column].format(**values)
         for frame in frames:
-            text = _tidy(_agree_articles(frame.format(np=noun_phrase)))
+            text = tidy_sentence(_agree_articles(frame.format(np=noun_phrase)))
             prompts.setdefault(text, None)
     return list(prompts)
 
@@ -611,7 +618,9 @@ class SpeakerDescriber:
         str
         """
         prompts = self.prompts(meta)
-        return prompts[_randint(_rng() if rng is None else rng, len(prompts))]
+        return prompts[
+            random_index(_rng() if rng is None else rng, len(prompts))
+        ]
 
     def __repr__(self):
         return (

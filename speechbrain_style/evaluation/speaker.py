@@ -8,7 +8,7 @@ other modality's space as the distance-weighted mean of its top-N
 neighbours there), and optionally drawn as t-SNE maps coloured by speaker.
 
 ``SpeakerRetrievalEvaluator`` has the interface of
-``speechbrain_style.evaluation.RetrievalEvaluator``, so
+``speechbrain_style.evaluation.retrieval.RetrievalEvaluator``, so
 ``StyleRetrievalBrain`` validates, selects checkpoints and tests with it.
 
 Authors
@@ -19,9 +19,9 @@ import os
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.fusion import fuse_queries
+from speechbrain_style.prompts.speaker import SpeakerDescriber
+from speechbrain_style.retrieval.fusion import fuse_queries
 from speechbrain_style.speaker import speaker_retrieval_metrics, tsne_plot
-from speechbrain_style.speaker_prompts import SpeakerDescriber
 
 logger = get_logger(__name__)
 

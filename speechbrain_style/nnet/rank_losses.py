@@ -7,7 +7,8 @@ per anchor, every candidate ``j`` is a positive against the candidates whose
 labels (e.g. valence / arousal) are at least as far from the anchor's labels
 as ``j``'s are, so the embedding learns the order of the labels.
 
-Distributed training follows :mod:`speechbrain_style.losses`: embeddings and
+Distributed training follows :mod:`speechbrain_style.nnet.losses`: embeddings
+and
 labels are gathered from all processes (:func:`gather_with_grad`), each
 process scores its own anchors against all candidates and returns
 ``(sum of its anchor terms) * world_size / normaliser`` so that DDP's gradient
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
-from speechbrain_style.losses import (
+from speechbrain_style.nnet.losses import (
     _world_size_and_rank,
     gather_no_grad,
     gather_with_grad,

@@ -846,7 +846,8 @@ def run_synth(args):
 
 
 def main(argv=None):
-    """``python -m speechbrain_style.synth --out DIR --num-utts N``."""
+    """``python -m speechbrain_style.corpora.stylesynth.synth --out DIR
+    --num-utts N``."""
     parser = argparse.ArgumentParser(
         prog="speechbrain-style synth",
         description="Synthesise the embedded speaking-style corpus.",

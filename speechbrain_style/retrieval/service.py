@@ -54,13 +54,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.cli import (
-    MAX_QUERY_CHARS,
-    add_backend_arguments,
-    backend_load_options,
-)
-
 logger = get_logger(__name__)
+
+MAX_QUERY_CHARS = 1000
+"""Longest description a query may have (the CLI and the page)."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -190,7 +187,7 @@ def parse_range(header, size):
     >>> parse_range("bytes=1000-", 1000)
     Traceback (most recent call last):
     ...
-    speechbrain_style.serve.RequestError: range bytes=1000- is outside ...
+    speechbrain_style.retrieval.service.RequestError: range bytes=1000- is ...
     """
     if not header:
         return None
@@ -325,7 +322,7 @@ class StyleSearchService:
     encode_text : callable
         ``encode_text(list_of_str) -> (N, D)`` text embeddings in the
         index's space, e.g. ``StyleRetriever.encode_text``.
-    index : speechbrain_style.index.StyleIndex
+    index : speechbrain_style.retrieval.index.StyleIndex
         The index searched; its ``items`` give the audio of each row.
     max_k : int
         Largest ``k`` a request may ask for.
@@ -335,7 +332,7 @@ class StyleSearchService:
     Example
     -------
     >>> import soundfile as sf, torch
-    >>> from speechbrain_style.index import StyleIndex
+    >>> from speechbrain_style.retrieval.index import StyleIndex
     >>> wav = str(getfixture("tmp_path") / "a.wav")
     >>> sf.write(wav, torch.linspace(-0.5, 0.5, 1600).numpy(), 16000)
     >>> index = StyleIndex(
@@ -357,7 +354,7 @@ class StyleSearchService:
     >>> service.search("   ")
     Traceback (most recent call last):
     ...
-    speechbrain_style.serve.RequestError: the query is empty: ...
+    speechbrain_style.retrieval.service.RequestError: the query is empty: ...
     """
 
     def __init__(
@@ -398,7 +395,7 @@ class StyleSearchService:
         Arguments
         ---------
         model_dir : str
-            An inference folder (see ``speechbrain_style.export``).
+            An inference folder (see ``speechbrain_style.inference.export``).
         index_dir : str
             An index built with that model (``speechbrain-style index``).
         device : str
@@ -415,11 +412,11 @@ class StyleSearchService:
 
         Raises
         ------
-        speechbrain_style.index.StyleIndexError
+        speechbrain_style.retrieval.index.StyleIndexError
             If the index was built with another model.
         """
-        from speechbrain_style.index import StyleIndex
-        from speechbrain_style.inference import StyleRetriever
+        from speechbrain_style.inference.retriever import StyleRetriever
+        from speechbrain_style.retrieval.index import StyleIndex
 
         model = StyleRetriever.from_hparams(
             source=model_dir, run_opts={"device": device}
@@ -1050,7 +1047,7 @@ def make_server(service, host=DEFAULT_HOST, port=DEFAULT_PORT):
     Example
     -------
     >>> import threading, urllib.request, torch
-    >>> from speechbrain_style.index import StyleIndex
+    >>> from speechbrain_style.retrieval.index import StyleIndex
     >>> index = StyleIndex(torch.eye(2), [
     ...     {"id": "a", "wav": "a.wav"}, {"id": "b", "wav": "b.wav"}])
     >>> encode = lambda texts: torch.tensor([[0.0, 1.0]])
@@ -1092,92 +1089,3 @@ def url_of(server):
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}/"
-
-
-def add_serve_arguments(parser):
-    """Adds the ``serve`` subcommand's arguments to an argparse parser.
-
-    Arguments
-    ---------
-    parser : argparse.ArgumentParser
-
-    Example
-    -------
-    >>> import argparse
-    >>> p = argparse.ArgumentParser()
-    >>> add_serve_arguments(p)
-    >>> args = p.parse_args(["--model", "m", "--index", "i", "--port", "0"])
-    >>> args.host, args.port, args.max_k, args.backend
-    ('127.0.0.1', 0, 100, 'exact')
-    """
-    parser.add_argument("--model", required=True, help="inference folder")
-    parser.add_argument("--index", required=True, help="index folder")
-    parser.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help="address to listen on (default: loopback only; the page has "
-        "no authentication)",
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
-    )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
-    parser.add_argument(
-        "--max-k", type=int, default=MAX_K, help="largest k a request gets"
-    )
-    add_backend_arguments(parser)
-
-
-def run_serve(args):
-    """Runs the ``serve`` subcommand until Ctrl+C.
-
-    Arguments
-    ---------
-    args : argparse.Namespace
-        From a parser set up by ``add_serve_arguments``.
-
-    Returns
-    -------
-    int
-        0 once stopped.
-    """
-    if args.max_k < 1:
-        raise SystemExit(f"error: --max-k must be >= 1, got {args.max_k}")
-    try:
-        service = StyleSearchService.from_folders(
-            args.model,
-            args.index,
-            device=args.device,
-            index_options=backend_load_options(args),
-            max_k=args.max_k,
-        )
-    except (FileNotFoundError, ValueError) as e:  # incl. StyleIndexError
-        raise SystemExit(f"error: {e}") from e
-    try:
-        server = make_server(service, args.host, args.port)
-    except (OSError, ValueError) as e:
-        raise SystemExit(
-            f"error: cannot listen on {args.host}:{args.port}: {e}"
-        ) from e
-    url = url_of(server)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        logger.warning(
-            "Listening on %s: anyone who can reach it can search the index "
-            "and play its audio (no authentication)",
-            args.host,
-        )
-    logger.info("Serving %d items on %s", len(service.index.items), url)
-    print(
-        f"Serving {len(service.index.items)} items on {url} (Ctrl+C to stop)",
-        flush=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("Stopped.", flush=True)
-    finally:
-        server.server_close()
-    return 0

@@ -2,9 +2,9 @@
 
 ``StyleRetriever`` is a SpeechBrain ``Pretrained`` interface over an
 inference folder written at the end of training (see
-``speechbrain_style.export``)::
+``speechbrain_style.inference.export``)::
 
-    from speechbrain_style.inference import StyleRetriever
+    from speechbrain_style.inference.retriever import StyleRetriever
     model = StyleRetriever.from_hparams(source="results/.../inference")
     text = model.encode_text(["A woman whispering slowly."])
     speech = model.encode_files(["a.wav", "b.wav"])
@@ -20,8 +20,11 @@ import torch
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.audio import load_audio
-from speechbrain_style.export import DESCRIPTIONS_FILE, model_fingerprint
+from speechbrain_style.dataio.audio import load_audio
+from speechbrain_style.inference.export import (
+    DESCRIPTIONS_FILE,
+    model_fingerprint,
+)
 
 logger = get_logger(__name__)
 

@@ -1,6 +1,7 @@
 """Speaking-style factors of the embedded corpus, as training labels.
 
-Glue between the corpus (``speechbrain_style.synth``), the descriptions
+Glue between the corpus (``speechbrain_style.corpora.stylesynth.synth``), the
+descriptions
 (``speechbrain_style.prompts``), the loss and the evaluation:
 
 * ``style_labels``: an utterance's factor values as an integer vector over
@@ -11,7 +12,8 @@ Glue between the corpus (``speechbrain_style.synth``), the descriptions
 * ``STYLE_FIELD``: the combined style of an utterance (all its audible
   factors), an extra evaluation row beside the per-factor rows;
 * factors that cannot be heard (pitch and range of whispered speech, see
-  ``speechbrain_style.synth.UNOBSERVABLE_FACTORS``) are never described, get
+  ``speechbrain_style.corpora.stylesynth.synth.UNOBSERVABLE_FACTORS``) are
+  never described, get
   the label ``NOT_AUDIBLE`` (matched by no description that mentions them)
   and are left out of the evaluation rows of those factors;
 * SpeechBrain data pipelines that provide these, drawing one random
@@ -28,12 +30,12 @@ import numpy as np
 import speechbrain as sb
 import torch
 
-from speechbrain_style.prompts import StyleDescriber
-from speechbrain_style.synth import (
+from speechbrain_style.corpora.stylesynth.synth import (
     STYLE_FACTORS,
     UNOBSERVABLE_FACTORS,
     audible_factors,
 )
+from speechbrain_style.prompts.stylesynth import StyleDescriber
 
 FACTORS = tuple(STYLE_FACTORS)
 STYLE_FIELD = "style"

@@ -130,7 +130,8 @@ def fuse_neighbours(
     """Fused queries from already-found neighbours.
 
     This is the second half of :func:`fuse_queries`, for callers that have
-    a search backend (e.g. :class:`speechbrain_style.index.StyleIndex`).
+    a search backend (e.g.
+    :class:`speechbrain_style.retrieval.index.StyleIndex`).
 
     Arguments
     ---------

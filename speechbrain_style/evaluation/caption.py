@@ -18,8 +18,8 @@ directions are scored over the full gallery:
 Keys use the package's direction names (``t2s`` = text -> audio, ``s2t`` =
 audio -> text), so ``StyleRetrievalBrain`` logs them and selects
 checkpoints with them (``CaptionRetrievalEvaluator`` has the interface of
-``speechbrain_style.evaluation.RetrievalEvaluator``). Ties are
-pessimistic (``speechbrain_style.metrics``).
+``speechbrain_style.evaluation.retrieval.RetrievalEvaluator``). Ties are
+pessimistic (``speechbrain_style.evaluation.metrics``).
 
 Authors
  * speechbrain-style contributors 2026
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.metrics import (
+from speechbrain_style.evaluation.metrics import (
     _check_ks,
     ranked_relevance,
     retrieval_metrics,
@@ -226,7 +226,8 @@ class CaptionRetrievalEvaluator:
         dict
             ``{"fields": {bank: {dataset: {"t2s", "s2t"}}}, "summary":
             {bank: flat metrics}, "columns", "mean_row", "note"}`` (the
-            structure ``speechbrain_style.evaluation.format_table`` and
+            structure ``speechbrain_style.evaluation.retrieval.format_table``
+            and
             ``save_results`` read).
         """
         if len(items) != speech_embeddings.shape[0]:

@@ -44,7 +44,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.prompts import BANKS, indefinite_article
+from speechbrain_style.prompts.bank import BANKS, indefinite_article
 
 logger = get_logger(__name__)
 
@@ -176,7 +176,7 @@ def _check_bins(bins):
     return checked
 
 
-def _randint(rng, n):
+def random_index(rng, n):
     """A uniform integer in [0, n) from a numpy Generator or random.Random."""
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(n))
@@ -402,9 +402,9 @@ class DimensionalDescriber:
         valences = self.synonyms("valence", self.level("valence", valence))
         arousals = self.synonyms("arousal", self.level("arousal", arousal))
         templates = TEMPLATES[self.bank]
-        template = templates[_randint(rng, len(templates))]
-        v = valences[_randint(rng, len(valences))]
-        a = arousals[_randint(rng, len(arousals))]
+        template = templates[random_index(rng, len(templates))]
+        v = valences[random_index(rng, len(valences))]
+        a = arousals[random_index(rng, len(arousals))]
         return _fill(template, v, a)
 
     def describe_item(self, item_id, valence, arousal, rng=None):
@@ -429,7 +429,7 @@ class DimensionalDescriber:
         rng = _rng() if rng is None else rng
         captions = self.captions.get(item_id)
         if captions:
-            return captions[_randint(rng, len(captions))]
+            return captions[random_index(rng, len(captions))]
         return self.describe(valence, arousal, rng)
 
     def description_bank(self, bank="heldout"):

@@ -27,7 +27,7 @@ With L2-normalised rows the scores are cosine similarities.
 Building an approximate index takes time (IVF over 1M rows: ~35 s, HNSW
 over 100k rows: ~100 s on 2 cores), so :class:`FaissSearch` can keep IVF and
 HNSW indexes in a cache folder (``cache_dir``, e.g. ``<index_dir>/ann`` for
-a :class:`~speechbrain_style.index.StyleIndex`): one
+a :class:`~speechbrain_style.retrieval.index.StyleIndex`): one
 ``<kind>-<build parameters>.faiss`` file per build (e.g.
 ``ivf-nlist1000-train40000.faiss``, ``hnsw-m32-efc80.faiss``) and a JSON
 sidecar of the same name holding the cache format version, kind, build
@@ -623,7 +623,7 @@ class FaissSearch:
 
     def _write_cache(self, description):
         """Writes the index then its sidecar (atomically, sidecar last)."""
-        from speechbrain_style.index import _atomic_write, _write_json
+        from speechbrain_style.dataio.files import atomic_write, write_json
 
         faiss = _import_faiss()
         path = self.cache_path
@@ -643,9 +643,9 @@ class FaissSearch:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             if os.path.exists(sidecar):
                 os.remove(sidecar)
-            _atomic_write(path, write_index, binary=True)
+            atomic_write(path, write_index, binary=True)
             record = dict(description, index_sha256=digest.hexdigest())
-            _write_json(sidecar, record)
+            write_json(sidecar, record)
         except OSError as e:
             logger.warning(
                 "Cannot cache the faiss index in %s (%s): it will be built "

@@ -26,18 +26,22 @@ import json
 import os
 import sys
 
-MAX_QUERY_CHARS = 1000
+from speechbrain_style.cli.options import (
+    add_backend_arguments,
+    backend_load_options,
+)
+from speechbrain_style.retrieval.service import MAX_QUERY_CHARS
 
 
 def _load_model(path, device):
-    from speechbrain_style.inference import StyleRetriever
+    from speechbrain_style.inference.retriever import StyleRetriever
 
     return StyleRetriever.from_hparams(source=path, run_opts={"device": device})
 
 
 def _read_items(args):
     """Items to index: {id: {"wav": path, **metadata}}."""
-    from speechbrain_style.audio import list_audio_files, load_manifest
+    from speechbrain_style.dataio.audio import list_audio_files, load_manifest
 
     if args.manifest:
         replacements = {}
@@ -63,7 +67,10 @@ def _read_items(args):
 
 def cmd_index(args):
     """Embeds a corpus and writes an index."""
-    from speechbrain_style.index import DEFAULT_MAX_BATCH_SECONDS, build_index
+    from speechbrain_style.retrieval.index import (
+        DEFAULT_MAX_BATCH_SECONDS,
+        build_index,
+    )
 
     model = _load_model(args.model, args.device)
     items = _read_items(args)
@@ -104,92 +111,9 @@ def _check_query(query):
     return query
 
 
-def add_backend_arguments(parser):
-    """Adds the search backend flags (``search`` and ``serve``).
-
-    Arguments
-    ---------
-    parser : argparse.ArgumentParser
-        The subcommand's parser.
-
-    Example
-    -------
-    >>> p = argparse.ArgumentParser()
-    >>> add_backend_arguments(p)
-    >>> args = p.parse_args(["--backend", "ivf", "--nprobe", "8"])
-    >>> args.backend, args.nlist, args.nprobe, args.no_ann_cache
-    ('ivf', None, 8, False)
-    """
-    parser.add_argument(
-        "--backend",
-        choices=("exact", "faiss-flat", "ivf", "hnsw"),
-        default="exact",
-        help="search backend: exact (default), faiss-flat (exact, faiss), "
-        "ivf or hnsw (approximate, faiss; pip install "
-        "speechbrain-style[faiss])",
-    )
-    parser.add_argument(
-        "--nlist", type=int, default=None, help="ivf: clusters (~sqrt(N))"
-    )
-    parser.add_argument(
-        "--nprobe", type=int, default=None, help="ivf: clusters visited (16)"
-    )
-    parser.add_argument(
-        "--hnsw_m", "--hnsw-m", type=int, default=None, help="hnsw: links (32)"
-    )
-    parser.add_argument(
-        "--ef_search",
-        "--ef-search",
-        type=int,
-        default=None,
-        help="hnsw: search candidate list size (64)",
-    )
-    parser.add_argument(
-        "--no_ann_cache",
-        "--no-ann-cache",
-        action="store_true",
-        help="ivf/hnsw: build the faiss index in memory, neither reading "
-        "nor writing the cache in INDEX/ann/ (by default it is built once "
-        "and reused while the embeddings and build flags are unchanged)",
-    )
-
-
-def backend_load_options(args):
-    """``StyleIndex.load`` keyword arguments from the backend flags.
-
-    Arguments
-    ---------
-    args : argparse.Namespace
-        Parsed by a parser set up with :func:`add_backend_arguments`; flags
-        of another backend than ``--backend`` are ignored.
-
-    Returns
-    -------
-    dict
-        ``backend``, ``backend_options`` and ``ann_cache``.
-
-    Example
-    -------
-    >>> p = argparse.ArgumentParser()
-    >>> add_backend_arguments(p)
-    >>> backend_load_options(p.parse_args(["--backend", "hnsw", "--nlist", "9"]))
-    {'backend': 'hnsw', 'backend_options': {'hnsw_m': None, 'ef_search': None}, 'ann_cache': True}
-    """  # noqa: E501
-    options = {}
-    if args.backend == "ivf":
-        options = {"nlist": args.nlist, "nprobe": args.nprobe}
-    elif args.backend == "hnsw":
-        options = {"hnsw_m": args.hnsw_m, "ef_search": args.ef_search}
-    return {
-        "backend": args.backend,
-        "backend_options": options,
-        "ann_cache": not args.no_ann_cache,
-    }
-
-
 def cmd_search(args):
     """Answers text queries from an index (one model load for all)."""
-    from speechbrain_style.index import StyleIndex
+    from speechbrain_style.retrieval.index import StyleIndex
 
     queries = [_check_query(q) for q in ([args.query] if args.query else [])]
     queries += [_check_query(q) for q in args.queries or []]
@@ -269,7 +193,10 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from speechbrain_style.synth import add_synth_arguments, run_synth
+    from speechbrain_style.corpora.stylesynth.synth import (
+        add_synth_arguments,
+        run_synth,
+    )
 
     p_synth = sub.add_parser(
         "synth", help="synthesise the embedded speaking-style corpus"
@@ -379,7 +306,10 @@ def build_parser():
     p_describe.add_argument("file", help="audio file")
     p_describe.set_defaults(func=cmd_describe)
 
-    from speechbrain_style.serve import add_serve_arguments, run_serve
+    from speechbrain_style.cli.serve import (
+        add_serve_arguments,
+        run_serve,
+    )
 
     p_serve = sub.add_parser("serve", help="search page over an index (HTTP)")
     add_serve_arguments(p_serve)

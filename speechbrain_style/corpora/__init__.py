@@ -1,0 +1,1 @@
+"""Corpora that speechbrain-style makes itself."""

@@ -1,0 +1,1 @@
+"""Data input: audio loading with clear errors, manifests, pipelines."""

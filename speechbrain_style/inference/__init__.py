@@ -1,0 +1,12 @@
+"""Inference: the ``StyleRetriever`` interface and inference folders.
+
+* ``retriever``: ``StyleRetriever`` (``from_hparams`` of an exported
+  folder; encode speech and text, describe);
+* ``export``: writing the inference folder at the end of training.
+"""
+
+from speechbrain_style._moved import forward_to
+from speechbrain_style.inference.retriever import StyleRetriever
+
+__all__ = ["StyleRetriever"]
+__getattr__ = forward_to(__name__, ["speechbrain_style.inference.retriever"])
