@@ -1,20 +1,28 @@
-"""The SpeechBrain ``Brain`` that trains a speech-text retrieval model.
+"""The base ``Brain`` of speechbrain-style's speech-text retrieval recipes.
 
 A speech encoder + projection head and a text encoder + projection head are
-trained with a contrastive loss between the two embedding spaces (CLIP/CLAP
-style). Validation embeds the whole validation set and computes retrieval
-metrics, and the checkpointer keeps the best checkpoint by a retrieval
-metric (not by loss). Encoders and heads get separate optimizers (the
-learnable temperature goes with the heads, so it is actually trained).
+trained with a contrastive loss between the two embedding spaces
+(CLIP/CLAP style). Every recipe's ``train.py`` subclasses
+:class:`StyleRetrievalBrain` and writes its own ``compute_forward``,
+``compute_objectives``, ``init_optimizers`` and ``on_stage_end``, so that a
+reader sees the forward pass, the objectives and the data flow of the
+recipe where they run; this class holds the machinery they share and reads
+no hyperparameter by itself (each recipe passes what it uses):
 
-Expected ``modules`` (yaml ``modules:`` dict):
-``speech_encoder``, ``speech_head``, ``text_encoder``, ``text_head``,
-``temperature`` (``speechbrain_style.nnet.losses.LearnableTemperature``).
+* ``embed_speech`` / ``embed_text``: encoder + head, one embedding per head
+  level (projection, then transform layers);
+* ``contrastive_objective``: the contrastive loss summed over head levels;
+* ``collect_embeddings`` + ``evaluate_collected``: retrieval validation and
+  test over the whole set (not a loss), with any evaluator of
+  ``speechbrain_style.evaluation``;
+* ``make_optimizers``: one optimizer for the encoders, one for the heads and
+  the logit scale (so the logit scale is actually trained), registered with
+  the checkpointer;
+* ``log_and_checkpoint`` / ``write_test_results`` / ``export_inference``.
 
-Expected hparams: ``contrastive_loss``, ``encoder_opt_class``,
-``head_opt_class``, ``retrieval_evaluator``, ``train_logger``,
-``epoch_counter``; optional ``label_aware`` (default True), ``loss_levels``
-(weights of the projection-head levels, default all 1), ``output_folder``.
+Modules the helpers expect (yaml ``modules:``): ``speech_encoder``,
+``speech_head``, ``text_encoder``, ``text_head`` and ``logit_scale``
+(:class:`speechbrain_style.nnet.losses.LearnableLogitScale`).
 
 Authors
  * speechbrain-style contributors 2026
@@ -33,36 +41,116 @@ from speechbrain_style.inference.export import write_inference_folder
 logger = get_logger(__name__)
 
 ENCODER_MODULES = ("speech_encoder", "text_encoder")
+"""Modules trained by the encoder optimizer by default."""
+
+NO_DECAY_MODULES = ("logit_scale",)
+"""Modules trained without weight decay (it would pull the scale to 1)."""
+
+INFERENCE_MODULES = (
+    "speech_encoder",
+    "speech_head",
+    "text_encoder",
+    "text_head",
+)
+"""Modules written to the inference folder."""
+
+LOGGED_METRICS = (
+    "t2s_R@1",
+    "t2s_mAP",
+    "s2t_R@1",
+    "trial",
+    "t2s_ordinal_tau",
+    "t2s_value_tau",
+    "modality",
+)
+"""Prefixes of the summary metrics written to the training log."""
 
 
-def _unwrap(module):
-    """Returns the module inside a DDP/DataParallel wrapper."""
+def unwrap(module):
+    """The module inside a DDP/DataParallel wrapper (or the module).
+
+    Arguments
+    ---------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    torch.nn.Module
+    """
     return getattr(module, "module", module)
+
+
+def padded_data(value):
+    """The tensor of a ``PaddedData`` (or the value itself).
+
+    Arguments
+    ---------
+    value : PaddedData or torch.Tensor or list
+
+    Returns
+    -------
+    torch.Tensor or list
+    """
+    return getattr(value, "data", value)
 
 
 class StyleRetrievalBrain(sb.core.Brain):
     """Contrastive speech-text training with retrieval-based validation.
 
-    See the module docstring for the modules and hparams it expects; the
-    StyleSynth recipe (``recipes/StyleSynth``) is a complete example.
+    The base class of every recipe's Brain; see the module docstring and
+    ``recipes/StyleSynth/train.py`` for a complete subclass.
     """
 
     # ------------------------------------------------------------------ #
-    # Embedding helpers (also used by evaluation)
+    # Embeddings
     # ------------------------------------------------------------------ #
     def embed_speech(self, wavs, wav_lens):
-        """Speech embeddings: a list with one (B, D) tensor per head level."""
+        """Speech embeddings, one (B, D) tensor per head level.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            (B, T) padded waveforms.
+        wav_lens : torch.Tensor
+            (B,) relative lengths.
+
+        Returns
+        -------
+        list of torch.Tensor
+        """
         features = self.modules.speech_encoder(wavs, wav_lens)
         return self.modules.speech_head(features)
 
     def embed_text(self, texts):
-        """Text embeddings: a list with one (B, D) tensor per head level."""
+        """Text embeddings, one (B, D) tensor per head level.
+
+        Arguments
+        ---------
+        texts : list of str
+
+        Returns
+        -------
+        list of torch.Tensor
+        """
         features = self.modules.text_encoder(list(texts))
         return self.modules.text_head(features)
 
     @torch.no_grad()
     def encode_texts(self, texts, batch_size=256):
-        """Final-level text embeddings of ``texts`` (eval mode, no grad)."""
+        """Final-level text embeddings of ``texts`` (eval mode, no grad).
+
+        The evaluators call it to embed their class prompts.
+
+        Arguments
+        ---------
+        texts : list of str
+        batch_size : int
+
+        Returns
+        -------
+        torch.Tensor
+            (len(texts), D) on the CPU.
+        """
         was_training = self.modules.training
         self.modules.eval()
         out = []
@@ -74,165 +162,120 @@ class StyleRetrievalBrain(sb.core.Brain):
         return torch.cat(out)
 
     # ------------------------------------------------------------------ #
-    # Brain interface
+    # Objectives
     # ------------------------------------------------------------------ #
-    def compute_forward(self, batch, stage):
-        """Embeds the batch's speech and (when present) its descriptions."""
-        batch = batch.to(self.device)
-        wavs, wav_lens = batch.sig
-        speech = self.embed_speech(wavs, wav_lens)
-        text = None
-        if hasattr(batch, "description"):
-            text = self.embed_text(batch.description)
-        if stage != sb.Stage.TRAIN:
-            self._collect(batch, speech[-1])
-        return {"speech": speech, "text": text}
+    def contrastive_objective(
+        self,
+        loss_fn,
+        speech,
+        text,
+        level_weights=None,
+        speech_labels=None,
+        text_labels=None,
+        gather=True,
+    ):
+        """The contrastive loss summed over the head levels.
 
-    def compute_objectives(self, predictions, batch, stage):
-        """Contrastive loss summed over the head levels."""
-        speech, text = predictions["speech"], predictions["text"]
-        if text is None:
-            # Evaluation-only batches (no descriptions): retrieval metrics
-            # are computed at the end of the stage, the loss is not defined.
-            self._loss_defined = False
-            return torch.zeros((), device=self.device)
-        speech_labels = text_labels = None
-        if getattr(self.hparams, "label_aware", True):
-            if hasattr(batch, "style_labels") and hasattr(
-                batch, "description_labels"
-            ):
-                speech_labels = _data(batch.style_labels)
-                text_labels = _data(batch.description_labels)
-        weights = getattr(self.hparams, "loss_levels", None) or [1.0] * len(
-            speech
-        )
+        Arguments
+        ---------
+        loss_fn : callable
+            ``loss_fn(speech, text, logit_scale, speech_labels=...,
+            text_labels=..., gather=...)``, e.g.
+            :class:`speechbrain_style.nnet.losses.InfoNCELoss`.
+        speech, text : list of torch.Tensor
+            One (B, D) tensor per head level.
+        level_weights : list of float, optional
+            Weight of each level (default 1 each; 0 skips a level).
+        speech_labels, text_labels : torch.Tensor, optional
+            Labels making same-label pairs positives (label-aware loss).
+        gather : bool
+            Gather the batch over DDP processes (training).
+
+        Returns
+        -------
+        torch.Tensor
+            The weighted sum (0-d).
+        """
+        weights = level_weights or [1.0] * len(speech)
         if len(weights) != len(speech):
             raise ValueError(
-                f"loss_levels has {len(weights)} weights but the heads give "
+                f"{len(weights)} level weights but the heads give "
                 f"{len(speech)} levels"
             )
-        logit_scale = self.modules.temperature()
+        logit_scale = self.modules.logit_scale()
         loss = torch.zeros((), device=self.device)
         for weight, s_emb, t_emb in zip(weights, speech, text, strict=True):
             if weight:
-                loss = loss + weight * self.hparams.contrastive_loss(
+                loss = loss + weight * loss_fn(
                     s_emb.float(),
                     t_emb.float(),
                     logit_scale,
                     speech_labels=speech_labels,
                     text_labels=text_labels,
-                    gather=stage == sb.Stage.TRAIN,
+                    gather=gather,
                 )
-        if stage == sb.Stage.TRAIN:
-            loss = loss + self.auxiliary_losses(
-                speech[-1], text[-1], batch, stage
-            )
         return loss
 
-    def _auxiliary_active(self, name):
-        """Whether auxiliary loss ``name`` has a module, a weight and has
-        reached its start epoch (``<name>_weight``, ``<name>_start_epoch``).
-        """
-        if name not in self.modules:
-            return False
-        weight = getattr(self.hparams, f"{name}_weight", 0.0)
-        start = getattr(self.hparams, f"{name}_start_epoch", 1)
-        epoch = self.hparams.epoch_counter.current
-        return bool(weight) and (epoch or 0) >= start
+    def no_loss(self):
+        """The loss of an evaluation-only batch (no descriptions): 0.
 
-    def auxiliary_losses(self, speech, text, batch, stage):
-        """The expressive-retrieval paper's auxiliary losses, if configured.
-
-        * ``style_classifier`` (module) + ``style_classifier_weight``: cross
-          entropy of a style classifier on the speech embedding, against
-          ``batch.style_index``;
-        * ``modality_discriminator`` (module, with gradient reversal) +
-          ``modality_discriminator_weight``: binary cross entropy of telling
-          speech (1) from text (0) embeddings; through the reversed gradient
-          the encoders learn to make the two modalities indistinguishable.
-
-        * ``speaker_aam`` (module, e.g. ``speechbrain_style.speaker.
-          AAMSpeakerLoss``) + ``speaker_aam_weight``: additive angular margin
-          speaker classification of the speech embedding against
-          ``batch.speaker_index`` (the speaker-text paper's L_spk).
-
-        * ``rank_loss`` (e.g. ``speechbrain_style.nnet.rank_losses.
-          RankNContrastLoss``) + ``rank_loss_weight``: cross-modal
-          Rank-N-Contrast over ``batch.ordinal_values`` (B, L) floats
-          (valence/arousal, or ordered factor levels).
-
-        Each module-based one starts at ``<name>_start_epoch`` (default 1)
-        and is off when
-        its module is absent from ``modules``. They apply to training
-        batches only (validation reports the contrastive loss).
-
-        Arguments
-        ---------
-        speech : torch.Tensor
-            (B, D) final-level speech embeddings.
-        text : torch.Tensor
-            (B, D) final-level text embeddings.
-        batch : PaddedBatch
-            The batch.
-        stage : sb.Stage
-            The stage.
+        Retrieval metrics are computed at the end of the stage; the stage
+        loss is then left out of the logs.
 
         Returns
         -------
         torch.Tensor
-            The weighted sum (0 when none is active).
         """
-        total = torch.zeros((), device=self.device)
-        if self._auxiliary_active("style_classifier"):
-            targets = self._batch_tensor(batch, "style_index").long().view(-1)
-            logits = self.modules.style_classifier(speech.float())
-            total = total + self.hparams.style_classifier_weight * (
-                torch.nn.functional.cross_entropy(logits, targets)
-            )
-        if self._auxiliary_active("modality_discriminator"):
-            embeddings = torch.cat([speech, text]).float()
-            targets = torch.cat(
-                [torch.ones(len(speech)), torch.zeros(len(text))]
-            ).to(self.device)
-            logits = self.modules.modality_discriminator(embeddings).view(-1)
-            total = total + self.hparams.modality_discriminator_weight * (
-                torch.nn.functional.binary_cross_entropy_with_logits(
-                    logits, targets
-                )
-            )
-        rank_loss = getattr(self.hparams, "rank_loss", None)
-        rank_weight = getattr(self.hparams, "rank_loss_weight", 0.0)
-        if rank_loss is not None and rank_weight:
-            # Rank-N-Contrast over the items' ordinal labels (EmotionRankCLAP)
-            values = self._batch_tensor(batch, "ordinal_values").float()
-            total = total + rank_weight * rank_loss(
-                speech.float(), text.float(), values
-            )
-        if self._auxiliary_active("speaker_aam"):
-            targets = self._batch_tensor(batch, "speaker_index").long().view(-1)
-            total = total + self.hparams.speaker_aam_weight * (
-                self.modules.speaker_aam(speech.float(), targets)
-            )
-        return total
+        self._loss_defined = False
+        return torch.zeros((), device=self.device)
 
-    def _batch_tensor(self, batch, key):
-        """``batch.<key>`` (a PaddedData, tensor or list) as a tensor on the
-        Brain's device."""
-        return torch.as_tensor(_data(getattr(batch, key)), device=self.device)
+    def batch_tensor(self, batch, key, dtype=None):
+        """``batch.<key>`` (PaddedData, tensor or list) as a device tensor.
 
+        Arguments
+        ---------
+        batch : PaddedBatch
+        key : str
+        dtype : torch.dtype, optional
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        value = torch.as_tensor(
+            padded_data(getattr(batch, key)), device=self.device
+        )
+        return value if dtype is None else value.to(dtype)
+
+    # ------------------------------------------------------------------ #
+    # Retrieval evaluation
+    # ------------------------------------------------------------------ #
     def on_stage_start(self, stage, epoch=None):
-        """Resets the embedding collectors of the evaluation stages."""
+        """Resets the embedding collectors of the stage.
+
+        Arguments
+        ---------
+        stage : sb.Stage
+        epoch : int, optional
+        """
         self._collected_embeddings = []
         self._collected_items = []
         self._loss_defined = True
 
-    def _collect(self, batch, embeddings):
-        """Keeps the embeddings and evaluation classes of a batch.
+    def collect_embeddings(self, batch, embeddings, fields):
+        """Keeps a batch's speech embeddings and evaluation labels.
 
-        The classes come from ``batch.eval_labels`` (one dict per item) when
+        The labels come from ``batch.eval_labels`` (one dict per item) when
         the data pipeline provides it, else from one batch key per field.
+
+        Arguments
+        ---------
+        batch : PaddedBatch
+        embeddings : torch.Tensor
+            (B, D) retrieval embeddings of the batch.
+        fields : list of str
+            The evaluator's fields.
         """
-        fields = self.hparams.retrieval_evaluator.fields
         self._collected_embeddings.append(embeddings.detach().float().cpu())
         eval_labels = getattr(batch, "eval_labels", None)
         for i, item_id in enumerate(batch.id):
@@ -244,122 +287,172 @@ class StyleRetrievalBrain(sb.core.Brain):
                     item[field] = getattr(batch, field)[i]
             self._collected_items.append(item)
 
-    def evaluate_retrieval(self, stage):
-        """Retrieval metrics of the embeddings collected during ``stage``."""
-        evaluator = self.hparams.retrieval_evaluator
+    def evaluate_collected(self, evaluator, stage, tag="test"):
+        """Retrieval metrics of the embeddings collected during ``stage``.
+
+        Validation uses the evaluator's first description bank and no
+        trials; the test uses every bank and the trial protocol.
+
+        Arguments
+        ---------
+        evaluator : object
+            An evaluator of ``speechbrain_style.evaluation`` (``fields``,
+            ``banks``, ``selection_metric``, ``evaluate``).
+        stage : sb.Stage
+        tag : str
+            Name of the evaluated set (trial file names, result files).
+
+        Returns
+        -------
+        results : dict
+            The evaluator's results.
+        stats : dict
+            Metrics for the training log, with ``retrieval_score`` (the
+            evaluator's selection metric) and the stage loss.
+        """
         speech = torch.cat(self._collected_embeddings)
         if stage == sb.Stage.TEST:
             banks, trials = None, True
         else:
             banks, trials = evaluator.banks[:1], False
-        return evaluator.evaluate(
+        results = evaluator.evaluate(
             speech,
             self._collected_items,
             self.encode_texts,
             banks=banks,
             trials=trials,
-            trials_tag=getattr(self, "eval_tag", "test"),
+            trials_tag=tag,
         )
+        summary = results["summary"][evaluator.banks[0]]
+        stats = {
+            key: round(value, 4)
+            for key, value in summary.items()
+            if key.startswith(LOGGED_METRICS)
+        }
+        stats["retrieval_score"] = summary[evaluator.selection_metric]
+        return results, stats
 
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs, checkpoints on the retrieval metric, writes test results."""
-        stage_stats = {"loss": stage_loss} if self._loss_defined else {}
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stage_stats
-            return
-        results = self.evaluate_retrieval(stage)
-        evaluator = self.hparams.retrieval_evaluator
-        first_bank = evaluator.banks[0]
-        summary = results["summary"][first_bank]
-        stage_stats.update(
-            {
-                key: round(value, 4)
-                for key, value in summary.items()
-                if key.startswith(
-                    (
-                        "t2s_R@1",
-                        "t2s_mAP",
-                        "s2t_R@1",
-                        "trial",
-                        "t2s_ordinal_tau",
-                        "t2s_value_tau",
-                        "modality",
-                    )
-                )
-            }
+    def stage_stats(self, stage_loss):
+        """``{"loss": stage_loss}``, or {} when the loss is not defined.
+
+        Arguments
+        ---------
+        stage_loss : float
+
+        Returns
+        -------
+        dict
+        """
+        return {"loss": stage_loss} if self._loss_defined else {}
+
+    def log_and_checkpoint(self, train_logger, epoch, valid_stats):
+        """Logs a validation epoch and keeps the best checkpoint.
+
+        The checkpoint with the highest ``retrieval_score`` is kept (the
+        retrieval metric, not the loss, selects the model).
+
+        Arguments
+        ---------
+        train_logger : speechbrain.utils.train_logger.TrainLogger
+        epoch : int
+        valid_stats : dict
+            With ``retrieval_score``.
+        """
+        stats_meta = {
+            "epoch": epoch,
+            "temperature": round(1.0 / float(self.modules.logit_scale()), 4),
+        }
+        for name, opt in (self.optimizers_dict or {}).items():
+            stats_meta[f"lr_{name}"] = opt.param_groups[0]["lr"]
+        train_logger.log_stats(
+            stats_meta=stats_meta,
+            train_stats=getattr(self, "train_stats", None),
+            valid_stats=valid_stats,
         )
-        score = summary[evaluator.selection_metric]
-        stage_stats["retrieval_score"] = score
-        if stage == sb.Stage.VALID:
-            stats_meta = {
-                "epoch": epoch,
-                "temperature": round(
-                    1.0 / float(self.modules.temperature()), 4
-                ),
-            }
-            for name, opt in (self.optimizers_dict or {}).items():
-                stats_meta[f"lr_{name}"] = opt.param_groups[0]["lr"]
-            self.hparams.train_logger.log_stats(
-                stats_meta=stats_meta,
-                train_stats=getattr(self, "train_stats", None),
-                valid_stats=stage_stats,
+        if self.checkpointer is not None:
+            self.checkpointer.save_and_keep_only(
+                meta={
+                    "retrieval_score": valid_stats["retrieval_score"],
+                    "epoch": epoch,
+                },
+                max_keys=["retrieval_score"],
             )
-            if self.checkpointer is not None:
-                self.checkpointer.save_and_keep_only(
-                    meta={"retrieval_score": score, "epoch": epoch},
-                    max_keys=["retrieval_score"],
-                )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stage_stats,
-            )
-            self.test_results = results
-            if if_main_process():
-                tag = getattr(self, "eval_tag", "test")
-                folder = getattr(
-                    self.hparams,
-                    "output_folder",
-                    self.checkpointer.checkpoints_dir,
-                )
-                paths = save_results(results, folder, name=f"retrieval_{tag}")
-                logger.info("\n" + format_table(results))
-                logger.info(f"Retrieval results written to {paths['table']}")
+
+    def write_test_results(self, train_logger, epoch, results, stats, folder):
+        """Logs a test evaluation and writes its table, json and plots.
+
+        Arguments
+        ---------
+        train_logger : speechbrain.utils.train_logger.TrainLogger
+        epoch : int
+            The epoch of the loaded checkpoint.
+        results : dict
+            From ``evaluate_collected``.
+        stats : dict
+            From ``evaluate_collected``.
+        folder : str
+            Where ``retrieval_<tag>.{txt,json,png}`` go.
+        """
+        train_logger.log_stats(
+            stats_meta={"Epoch loaded": epoch}, test_stats=stats
+        )
+        self.test_results = results
+        if if_main_process():
+            tag = getattr(self, "eval_tag", "test")
+            paths = save_results(results, folder, name=f"retrieval_{tag}")
+            logger.info("\n" + format_table(results))
+            logger.info(f"Retrieval results written to {paths['table']}")
 
     # ------------------------------------------------------------------ #
     # Optimisation
     # ------------------------------------------------------------------ #
-    def init_optimizers(self):
-        """One optimizer for the encoders, one for the heads + temperature.
+    def make_optimizers(
+        self,
+        encoder_opt_class,
+        head_opt_class,
+        encoder_modules=ENCODER_MODULES,
+        no_decay_modules=NO_DECAY_MODULES,
+    ):
+        """One optimizer for the encoders, one for the heads + logit scale.
 
         Frozen parameters are left out; every trainable parameter is in
-        exactly one optimizer (the learnable temperature included).
+        exactly one optimizer (the logit scale included, without weight
+        decay). Each optimizer is registered with the checkpointer. Call it
+        from the recipe's ``init_optimizers``.
+
+        Arguments
+        ---------
+        encoder_opt_class : callable
+            ``encoder_opt_class(params) -> torch.optim.Optimizer``.
+        head_opt_class : callable
+            Same, for the heads, the auxiliary modules and the logit scale.
+        encoder_modules : tuple of str
+            Modules trained by the encoder optimizer.
+        no_decay_modules : tuple of str
+            Modules whose parameters get ``weight_decay=0``.
+
+        Returns
+        -------
+        dict
+            ``{"encoder": ..., "heads": ...}`` (``self.optimizers_dict``).
         """
-        encoder_names = getattr(
-            self.hparams, "encoder_modules", ENCODER_MODULES
-        )
         encoder_params, head_params, no_decay = [], [], []
         for name, module in self.modules.items():
             params = [p for p in module.parameters() if p.requires_grad]
-            if name == "temperature":
-                # weight decay would pull the temperature towards 1
+            if name in no_decay_modules:
                 no_decay.extend(params)
-            elif name in encoder_names:
+            elif name in encoder_modules:
                 encoder_params.extend(params)
             else:
                 head_params.extend(params)
         self.optimizers_dict = {}
         if encoder_params:
-            self.encoder_optimizer = self.hparams.encoder_opt_class(
-                encoder_params
-            )
-            self.optimizers_dict["encoder"] = self.encoder_optimizer
+            self.optimizers_dict["encoder"] = encoder_opt_class(encoder_params)
         if head_params or no_decay:
             groups = [{"params": head_params}]
             if no_decay:
                 groups.append({"params": no_decay, "weight_decay": 0.0})
-            self.head_optimizer = self.hparams.head_opt_class(groups)
-            self.optimizers_dict["heads"] = self.head_optimizer
+            self.optimizers_dict["heads"] = head_opt_class(groups)
         if not self.optimizers_dict:
             raise ValueError("No trainable parameter: every module is frozen")
         if self.checkpointer is not None:
@@ -371,15 +464,25 @@ class StyleRetrievalBrain(sb.core.Brain):
             f"Trainable parameters: encoders {n_enc / 1e6:.2f}M, "
             f"heads {n_head / 1e6:.2f}M"
         )
+        return self.optimizers_dict
 
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps per-batch learning-rate schedulers, if any are configured."""
-        if not should_step:
-            return
-        for name, opt in (self.optimizers_dict or {}).items():
-            scheduler = getattr(self.hparams, f"{name}_lr_scheduler", None)
-            if scheduler is not None:
-                scheduler(opt)
+    def step_schedulers(self, schedulers):
+        """Steps per-optimizer-step learning-rate schedulers.
+
+        Arguments
+        ---------
+        schedulers : dict
+            ``{optimizer name: scheduler}``; a SpeechBrain scheduler is
+            called with its optimizer, a torch ``LRScheduler`` is stepped.
+            ``None`` values are skipped.
+        """
+        for name, scheduler in schedulers.items():
+            if scheduler is None or name not in self.optimizers_dict:
+                continue
+            if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+                scheduler.step()
+            else:
+                scheduler(self.optimizers_dict[name])
 
     # ------------------------------------------------------------------ #
     # Export
@@ -409,20 +512,9 @@ class StyleRetrievalBrain(sb.core.Brain):
             self.checkpointer.recover_if_possible(max_key=max_key)
         if if_main_process():
             modules = {
-                name: _unwrap(self.modules[name])
-                for name in (
-                    "speech_encoder",
-                    "speech_head",
-                    "text_encoder",
-                    "text_head",
-                )
+                name: unwrap(self.modules[name]) for name in INFERENCE_MODULES
             }
             write_inference_folder(folder, modules, extra=extra or {})
             logger.info(f"Inference model written to {os.path.abspath(folder)}")
         sb.utils.distributed.ddp_barrier()
         return folder
-
-
-def _data(value):
-    """The tensor of a PaddedData (or the value itself)."""
-    return getattr(value, "data", value)

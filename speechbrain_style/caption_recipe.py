@@ -9,8 +9,8 @@ yaml. This module holds:
 * ``caption_dataio_prep``: datasets from caption manifests (one item per
   clip with a ``captions`` list). Training has one item per (clip,
   caption) pair, as in the seed, so a batch may hold several captions of
-  one clip; every item carries its clip's index as ``style_labels`` /
-  ``description_labels``, which makes ``ContrastiveLoss`` treat all pairs
+  one clip; every item carries its clip's index as ``speech_labels`` /
+  ``text_labels``, which makes ``InfoNCELoss`` treat all pairs
   of the same clip as positives (the seed's hard targets). Validation and
   test have one item per clip with all its captions (the evaluation
   gallery) and, for the validation loss, its first caption.
@@ -92,8 +92,8 @@ def caption_dataio_prep(hparams, data=None):
     -------
     dict
         ``{split: DynamicItemDataset}``. Output keys: ``id``, ``sig``,
-        ``style_labels`` (clip index), and ``description`` +
-        ``description_labels`` (train: the pair's caption; valid: the
+        ``speech_labels`` (clip index), and ``description`` +
+        ``text_labels`` (train: the pair's caption; valid: the
         clip's first caption), ``captions`` (valid, test).
 
     Example
@@ -121,7 +121,7 @@ def caption_dataio_prep(hparams, data=None):
         }
 
     @sb.utils.data_pipeline.takes("clip_index")
-    @sb.utils.data_pipeline.provides("style_labels", "description_labels")
+    @sb.utils.data_pipeline.provides("speech_labels", "text_labels")
     def label_pipeline(clip_index):
         labels = torch.LongTensor([clip_index])
         yield labels
@@ -152,11 +152,11 @@ def caption_dataio_prep(hparams, data=None):
             train=train,
             allow_silent=True,
         )
-        keys = ["id", "sig", "style_labels"]
+        keys = ["id", "sig", "speech_labels"]
         dynamic_items = [audio_pipeline, label_pipeline]
         if not split.startswith("test"):
             dynamic_items.append(description_pipeline)
-            keys += ["description", "description_labels"]
+            keys += ["description", "text_labels"]
         if not train:
             keys.append("captions")
         dataset = sb.dataio.dataset.DynamicItemDataset(

@@ -97,11 +97,11 @@ def categorical_dataio_prep(
             time_bounds=has_bounds,
             channel=has_channel,
         )
-        keys = ["id", "sig", "style", "style_labels", "style_index"]
+        keys = ["id", "sig", "style", "speech_labels", "style_index"]
         dynamic_items = [audio_pipeline, label_pipeline]
         if not split.startswith("test"):
             dynamic_items.append(description_pipeline)
-            keys += ["description", "description_labels"]
+            keys += ["description", "text_labels"]
         dataset = sb.dataio.dataset.DynamicItemDataset(
             items, dynamic_items=dynamic_items, output_keys=keys
         )
@@ -269,7 +269,7 @@ def speaker_dataio_prep(hparams, description_fields):
 
     Every utterance gets its speaker's index (training speakers first, so
     that a speaker classifier sized ``num_train_speakers`` covers them) as
-    ``style_labels`` / ``speaker_index`` (same-speaker pairs are positives
+    ``speech_labels`` / ``speaker_index`` (same-speaker pairs are positives
     for the label-aware loss), and, outside the test set, one random
     description of its speaker per step.
 
@@ -315,7 +315,7 @@ def speaker_dataio_prep(hparams, description_fields):
     speaker_index = {s: i for i, s in enumerate(train_speakers + others)}
 
     @sb.utils.data_pipeline.takes("spk_id")
-    @sb.utils.data_pipeline.provides("style_labels", "speaker_index")
+    @sb.utils.data_pipeline.provides("speech_labels", "speaker_index")
     def speaker_pipeline(spk_id):
         yield torch.LongTensor([speaker_index[spk_id]])
         yield speaker_index[spk_id]
@@ -334,11 +334,11 @@ def speaker_dataio_prep(hparams, description_fields):
             crop_seconds=hparams["crop_seconds"] if train else None,
             train=train,
         )
-        keys = ["id", "sig", "style_labels", "speaker_index", *eval_fields]
+        keys = ["id", "sig", "speech_labels", "speaker_index", *eval_fields]
         dynamic_items = [audio_pipeline, speaker_pipeline]
         if split != "test":
             dynamic_items.append(description_pipeline)
-            keys += ["description", "description_labels"]
+            keys += ["description", "text_labels"]
         dataset = sb.dataio.dataset.DynamicItemDataset(
             items, dynamic_items=dynamic_items, output_keys=sorted(set(keys))
         )
@@ -355,8 +355,8 @@ def dimensional_dataio_prep(hparams, describer):
     logged per split). Training and validation items get one description
     of their values per step (``describer``, its train bank), the values
     themselves as ``ordinal_values`` (for the Rank-N-Contrast loss) and
-    their (valence level, arousal level) as ``style_labels`` /
-    ``description_labels`` (same-cell pairs are positives for the
+    their (valence level, arousal level) as ``speech_labels`` /
+    ``text_labels`` (same-cell pairs are positives for the
     label-aware contrastive loss); every split outputs ``valence`` and
     ``arousal`` for the evaluation.
 
@@ -380,7 +380,7 @@ def dimensional_dataio_prep(hparams, describer):
     )
 
     @sb.utils.data_pipeline.takes("valence", "arousal")
-    @sb.utils.data_pipeline.provides("style_labels", "description_labels")
+    @sb.utils.data_pipeline.provides("speech_labels", "text_labels")
     def level_pipeline(valence, arousal):
         levels = torch.LongTensor(
             [
@@ -431,8 +431,8 @@ def dimensional_dataio_prep(hparams, describer):
             keys += [
                 "description",
                 "ordinal_values",
-                "style_labels",
-                "description_labels",
+                "speech_labels",
+                "text_labels",
             ]
         dataset = sb.dataio.dataset.DynamicItemDataset(
             kept, dynamic_items=dynamic_items, output_keys=keys

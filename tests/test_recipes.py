@@ -28,6 +28,30 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAKE_TREE_KWARGS = {"esd": {"speakers": ("0012",), "utts_per_emotion": 55}}
 
 
+def expected_files(checks):
+    """The files of a ``test_debug_checks`` cell, SpeechBrain's format.
+
+    Arguments
+    ---------
+    checks : str
+        E.g. ``file_exists=[train_log.txt,retrieval_test.txt]``.
+
+    Returns
+    -------
+    list of str
+        Paths relative to the recipe's output folder.
+
+    Example
+    -------
+    >>> expected_files("file_exists=[a.txt,save/b.ckpt]")
+    ['a.txt', 'save/b.ckpt']
+    """
+    match = re.fullmatch(r"\s*file_exists=\[([^\]]*)\]\s*", checks)
+    if not match:
+        raise ValueError(f"test_debug_checks must be file_exists=[...]: {checks}")
+    return [f.strip() for f in match.group(1).split(",") if f.strip()]
+
+
 def _rows():
     rows = []
     for path in sorted(
@@ -83,10 +107,11 @@ def test_recipe_runs(row, tiny_models, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     output_folder = os.path.join(str(tmp_path), "exp")
-    for rel in row["expected_outputs"].split(";"):
+    expected = expected_files(row["test_debug_checks"])
+    for rel in expected:
         assert os.path.exists(os.path.join(output_folder, rel)), rel
 
-    if "inference/hyperparams.yaml" not in row["expected_outputs"]:
+    if "inference/hyperparams.yaml" not in expected:
         return
     from speechbrain_style.inference.retriever import StyleRetriever
 

@@ -3,15 +3,14 @@
 
 A speech encoder and a text encoder are trained with a label-aware
 contrastive loss so that a description ("A woman whispering slowly.") and
-the speech it describes end up close. The corpus is synthesised offline
-into ``data_folder`` on the first run.
+the speech it describes end up close. The corpus (five speaking-style
+factors: sex, pitch, rate, intonation range, phonation) is synthesised
+offline into ``data_folder`` on the first run. Validation and test are
+retrieval over the whole set, both directions, per factor and for the
+combined style, with the training and a held-out description bank.
 
 To run this recipe:
 > python train.py hparams/synth_ecapa_minilm.yaml --data_folder=results/corpus
-
-Swap the speech encoder for emotion2vec (see README.md):
-> python train.py hparams/synth_ecapa_minilm.yaml --data_folder=results/corpus \
->     --speech_block=emotion2vec --speech_overrides="{source: DIR}"
 
 Authors
  * speechbrain-style contributors 2026
@@ -20,20 +19,119 @@ Authors
 import sys
 
 import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from synth_prepare import prepare_synth
 
+from speechbrain_style.brain import StyleRetrievalBrain
 from speechbrain_style.corpora.stylesynth import factors
 from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
-from speechbrain_style.recipe import fit_export_evaluate, load_recipe_hparams
 
 
-def dataio_prep(hparams):
-    """Creates the train/valid/test datasets with their pipelines."""
+class StyleSynthBrain(StyleRetrievalBrain):
+    """Speech-text retrieval of speaking-style factors."""
+
+    def compute_forward(self, batch, stage):
+        """Embeds the speech and, outside the test, its descriptions."""
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        speech = self.embed_speech(wavs, wav_lens)
+        text = None
+        if stage != sb.Stage.TEST:
+            text = self.embed_text(batch.description)
+        if stage != sb.Stage.TRAIN:
+            self.collect_embeddings(batch, speech[-1], self.hparams.eval_fields)
+        return speech, text
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Label-aware InfoNCE at each head level (+ Rank-N-Contrast)."""
+        speech, text = predictions
+        if text is None:
+            return self.no_loss()
+        speech_labels = text_labels = None
+        if self.hparams.label_aware:
+            # A description that leaves a factor out matches every value.
+            speech_labels = self.batch_tensor(batch, "speech_labels")
+            text_labels = self.batch_tensor(batch, "text_labels")
+        loss = self.contrastive_objective(
+            self.hparams.contrastive_loss,
+            speech,
+            text,
+            level_weights=self.hparams.loss_levels,
+            speech_labels=speech_labels,
+            text_labels=text_labels,
+            gather=stage == sb.Stage.TRAIN,
+        )
+        if stage == sb.Stage.TRAIN and self.hparams.rank_loss_weight:
+            # EmotionRankCLAP's ordinal objective over pitch/rate levels
+            values = self.batch_tensor(batch, "ordinal_values").float()
+            loss = loss + self.hparams.rank_loss_weight * (
+                self.hparams.rank_loss(
+                    speech[-1].float(), text[-1].float(), values
+                )
+            )
+        return loss
+
+    def init_optimizers(self):
+        """Encoders and heads (+ logit scale) get their own AdamW."""
+        self.make_optimizers(
+            self.hparams.encoder_opt_class, self.hparams.head_opt_class
+        )
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Steps the per-step warm-up/decay schedules."""
+        if should_step:
+            self.step_schedulers(
+                {
+                    "encoder": self.hparams.encoder_lr_scheduler,
+                    "heads": self.hparams.heads_lr_scheduler,
+                }
+            )
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Retrieval metrics; best checkpoint by the retrieval score."""
+        stats = self.stage_stats(stage_loss)
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        results, retrieval_stats = self.evaluate_collected(
+            self.hparams.retrieval_evaluator, stage
+        )
+        stats.update(retrieval_stats)
+        if stage == sb.Stage.VALID:
+            self.log_and_checkpoint(self.hparams.train_logger, epoch, stats)
+        else:
+            self.write_test_results(
+                self.hparams.train_logger,
+                self.hparams.epoch_counter.current,
+                results,
+                stats,
+                self.hparams.output_folder,
+            )
+
+
+def dataio_prepare(hparams):
+    """Creates the train/valid/test datasets with their pipelines.
+
+    Every utterance yields its audio (a random crop in training), its
+    factor labels (``speech_labels`` for the loss, ``eval_labels`` for the
+    evaluation rows), its pitch/rate levels (``ordinal_values``, for
+    Rank-N-Contrast) and, outside the test set, a random description from
+    the training bank with the factors it mentions (``text_labels``).
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+
+    Returns
+    -------
+    dict
+        ``{"train": ..., "valid": ..., "test": ...}`` DynamicItemDatasets.
+    """
     label_pipeline = factors.make_label_pipeline()
     description_pipeline = factors.make_description_pipeline(bank="train")
     ordinal_pipeline = factors.make_ordinal_pipeline(hparams["ordinal_factors"])
-    output_keys = ["id", "sig", "style_labels", "eval_labels", "ordinal_values"]
     datasets = {}
     for split in ("train", "valid", "test"):
         train = split == "train"
@@ -43,10 +141,10 @@ def dataio_prep(hparams):
             train=train,
         )
         dynamic_items = [audio_pipeline, label_pipeline, ordinal_pipeline]
-        keys = list(output_keys)
+        keys = ["id", "sig", "speech_labels", "eval_labels", "ordinal_values"]
         if split != "test":
             dynamic_items.append(description_pipeline)
-            keys += ["description", "description_labels"]
+            keys += ["description", "text_labels"]
         # Checked on load: a missing field is an error naming the item.
         data = load_manifest(
             hparams[f"{split}_annotation"],
@@ -64,7 +162,16 @@ def dataio_prep(hparams):
 
 
 if __name__ == "__main__":
-    hparams, run_opts = load_recipe_hparams(sys.argv[1:])
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+
     run_on_main(
         prepare_synth,
         kwargs={
@@ -80,11 +187,31 @@ if __name__ == "__main__":
             "skip_prep": hparams["skip_prep"],
         },
     )
-    datasets = dataio_prep(hparams)
+    datasets = dataio_prepare(hparams)
 
-    fit_export_evaluate(
-        hparams,
-        run_opts,
-        datasets,
-        description_bank=factors.description_bank(),
+    brain = StyleSynthBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+    # The best checkpoint, with the descriptions `describe` ranks.
+    brain.export_inference(
+        hparams["inference_folder"],
+        extra={
+            "sample_rate": hparams["sample_rate"],
+            "description_bank": factors.description_bank(),
+        },
+    )
+    brain.evaluate(
+        datasets["test"],
+        max_key="retrieval_score",
+        test_loader_kwargs=hparams["test_dataloader_opts"],
     )

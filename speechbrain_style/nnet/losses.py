@@ -1,17 +1,17 @@
 """Contrastive losses for text <-> speech style retrieval.
 
-The main piece is :class:`ContrastiveLoss`, a symmetric InfoNCE loss
+The main piece is :class:`InfoNCELoss`, a symmetric InfoNCE loss
 (CLIP, Radford et al. 2021, https://arxiv.org/abs/2103.00020) that optionally
 treats every pair sharing a label as a positive (supervised contrastive
 loss, Khosla et al. 2020, https://arxiv.org/abs/2004.11362, eq. 5 of the
 speaker-text retrieval paper). The temperature is a
-:class:`LearnableTemperature` module, so it can be given to an optimizer and
+:class:`LearnableLogitScale` module, so it can be given to an optimizer and
 checkpointed like any other module.
 
 Distributed training
 --------------------
 Under DistributedDataParallel (DDP) each process only holds part of the global
-batch. :class:`ContrastiveLoss` gathers the embeddings (and labels) of all
+batch. :class:`InfoNCELoss` gathers the embeddings (and labels) of all
 processes with an autograd-aware all-gather (:func:`gather_with_grad`) and
 scores this process' rows against all columns, as open_clip's ``local_loss``
 does. Each process returns
@@ -36,14 +36,26 @@ import torch.nn.functional as F
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
+from speechbrain_style import _moved
+from speechbrain_style.nnet.distributed import (
+    gather_no_grad,
+    gather_with_grad,
+    world_size_and_rank,
+)
+
 logger = get_logger(__name__)
 
 WILDCARD_LABEL = -1
 """Label value meaning "the description does not mention this factor"."""
 
 
-class LearnableTemperature(nn.Module):
-    """Learnable softmax temperature of a contrastive loss, CLIP-style.
+class LearnableLogitScale(nn.Module):
+    """Learnable logit scale ``1 / T`` of a contrastive loss, CLIP-style.
+
+    Called, it returns the logit scale that multiplies the cosine
+    similarities (CLIP's ``logit_scale.exp()``); ``temperature`` gives the
+    corresponding temperature T. It is set up by temperatures, as papers
+    report them.
 
     The module stores the log of the logit scale ``1 / T`` (a Parameter, or a
     buffer when ``learnable=False``) and returns the logit scale clamped to
@@ -66,13 +78,13 @@ class LearnableTemperature(nn.Module):
 
     Example
     -------
-    >>> temperature = LearnableTemperature(init_temperature=0.05)
+    >>> temperature = LearnableLogitScale(init_temperature=0.05)
     >>> scale = temperature()
     >>> round(scale.item(), 4)
     20.0
     >>> round(temperature.temperature, 4)
     0.05
-    >>> LearnableTemperature(learnable=False).log_logit_scale.requires_grad
+    >>> LearnableLogitScale(learnable=False).log_logit_scale.requires_grad
     False
     """
 
@@ -126,123 +138,6 @@ class LearnableTemperature(nn.Module):
             f"max_temperature={self.max_temperature}, "
             f"learnable={self.learnable}"
         )
-
-
-def _world_size_and_rank():
-    """Returns (world_size, rank), (1, 0) when not distributed."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size(), dist.get_rank()
-    return 1, 0
-
-
-def _gather_shapes(x):
-    """All-gathers the shape of ``x`` and checks that trailing dims agree.
-
-    Returns the list of per-rank sizes along dim 0.
-    """
-    world_size, _ = _world_size_and_rank()
-    shape = torch.tensor(x.shape, dtype=torch.long, device=x.device)
-    shapes = [torch.zeros_like(shape) for _ in range(world_size)]
-    torch.distributed.all_gather(shapes, shape)
-    shapes = [tuple(int(v) for v in s) for s in shapes]
-    if any(s[1:] != shapes[0][1:] for s in shapes):
-        raise ValueError(
-            "All processes must gather tensors with the same trailing "
-            f"dimensions, got shapes {shapes}"
-        )
-    return [s[0] for s in shapes]
-
-
-def _pad_rows(x, num_rows):
-    """Pads ``x`` with zero rows along dim 0 up to ``num_rows`` rows."""
-    missing = num_rows - x.shape[0]
-    if missing == 0:
-        return x.contiguous()
-    padding = x.new_zeros((missing, *x.shape[1:]))
-    return torch.cat([x, padding], dim=0)
-
-
-def gather_with_grad(x):
-    """Concatenates ``x`` over all processes, keeping the autograd graph.
-
-    Uses :func:`torch.distributed.nn.functional.all_gather`, whose backward
-    pass sums, for each process, the gradients that every process computed
-    for that process' rows. Processes may hold different numbers of rows:
-    sizes are gathered first, rows are zero-padded to the largest size,
-    gathered, and the padding is stripped.
-
-    When torch.distributed is not initialised or has a single process,
-    ``x`` is returned unchanged.
-
-    Arguments
-    ---------
-    x : torch.Tensor
-        Tensor of shape (N_rank, ...); trailing dims equal on all processes.
-
-    Returns
-    -------
-    gathered : torch.Tensor
-        Shape (N_total, ...), the rows of process 0, then process 1, ...
-    offset : int
-        Index of this process' first row in ``gathered``.
-
-    Example
-    -------
-    >>> x = torch.ones(3, 2, requires_grad=True)
-    >>> gathered, offset = gather_with_grad(x)
-    >>> gathered is x, offset
-    (True, 0)
-    """
-    world_size, rank = _world_size_and_rank()
-    if world_size == 1:
-        return x, 0
-    from torch.distributed.nn.functional import all_gather
-
-    sizes = _gather_shapes(x)
-    parts = all_gather(_pad_rows(x, max(sizes)))
-    gathered = torch.cat(
-        [part[:size] for part, size in zip(parts, sizes, strict=True)], dim=0
-    )
-    return gathered, sum(sizes[:rank])
-
-
-def gather_no_grad(x):
-    """Concatenates ``x`` over all processes, without autograd.
-
-    Meant for labels (integer tensors). Same padding logic and return values
-    as :func:`gather_with_grad`.
-
-    Arguments
-    ---------
-    x : torch.Tensor
-        Tensor of shape (N_rank, ...).
-
-    Returns
-    -------
-    gathered : torch.Tensor
-        Shape (N_total, ...).
-    offset : int
-        Index of this process' first row in ``gathered``.
-
-    Example
-    -------
-    >>> labels = torch.tensor([3, 1, 3])
-    >>> gathered, offset = gather_no_grad(labels)
-    >>> gathered.tolist(), offset
-    ([3, 1, 3], 0)
-    """
-    world_size, rank = _world_size_and_rank()
-    if world_size == 1:
-        return x, 0
-    sizes = _gather_shapes(x)
-    padded = _pad_rows(x.detach(), max(sizes))
-    parts = [torch.empty_like(padded) for _ in range(world_size)]
-    torch.distributed.all_gather(parts, padded)
-    gathered = torch.cat(
-        [part[:size] for part, size in zip(parts, sizes, strict=True)], dim=0
-    )
-    return gathered, sum(sizes[:rank])
 
 
 def _labels_as_2d(labels, name):
@@ -412,7 +307,7 @@ def _as_logit_scale(logit_scale, reference):
     )
 
 
-class ContrastiveLoss(nn.Module):
+class InfoNCELoss(nn.Module):
     """Symmetric InfoNCE between speech and text, optionally label-aware.
 
     ``speech_emb[i]`` and ``text_emb[i]`` form a pair. Logits are
@@ -446,7 +341,7 @@ class ContrastiveLoss(nn.Module):
 
     Example
     -------
-    >>> loss_fn = ContrastiveLoss()
+    >>> loss_fn = InfoNCELoss()
     >>> speech = torch.nn.functional.normalize(torch.randn(4, 8), dim=1)
     >>> text = torch.nn.functional.normalize(torch.randn(4, 8), dim=1)
     >>> loss = loss_fn(speech, text, logit_scale=14.3)
@@ -481,7 +376,7 @@ class ContrastiveLoss(nn.Module):
             ``speech_emb[i]``.
         logit_scale : float or torch.Tensor
             ``1 / temperature``, e.g. the output of
-            :class:`LearnableTemperature`.
+            :class:`LearnableLogitScale`.
         speech_labels : torch.LongTensor, optional
             Shape (B,) or (B, F). Give both label tensors or neither.
         text_labels : torch.LongTensor, optional
@@ -498,7 +393,7 @@ class ContrastiveLoss(nn.Module):
         """
         self._check_inputs(speech_emb, text_emb, speech_labels, text_labels)
         scale = _as_logit_scale(logit_scale, speech_emb)
-        world_size, _ = _world_size_and_rank()
+        world_size, _ = world_size_and_rank()
         if not (self.gather_distributed if gather is None else gather):
             world_size = 1
 
@@ -574,3 +469,13 @@ class ContrastiveLoss(nn.Module):
                     f"{name} must have {speech_emb.shape[0]} rows (one per "
                     f"pair), got shape {tuple(labels.shape)}"
                 )
+
+
+# Names of version 0.1, kept as deprecated aliases.
+__getattr__ = _moved.moved_attribute(
+    __name__,
+    {
+        "ContrastiveLoss": "InfoNCELoss",
+        "LearnableTemperature": "LearnableLogitScale",
+    },
+)

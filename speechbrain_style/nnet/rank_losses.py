@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
-from speechbrain_style.nnet.losses import (
-    _world_size_and_rank,
+from speechbrain_style.nnet.distributed import (
     gather_no_grad,
     gather_with_grad,
+    world_size_and_rank,
 )
 
 logger = get_logger(__name__)
@@ -270,7 +270,7 @@ class RankNContrastLoss(nn.Module):
             0-d loss (see the class docstring for its value under DDP).
         """
         labels = self._check_inputs(speech_emb, text_emb, labels)
-        world_size, _ = _world_size_and_rank()
+        world_size, _ = world_size_and_rank()
         if not (self.gather_distributed if gather is None else gather):
             world_size = 1
         if world_size > 1:

@@ -522,7 +522,7 @@ def make_style_description_pipeline(classes, bank="train"):
     -------
     function
         A SpeechBrain dynamic item that takes ``style`` and provides
-        ``description`` (str) and ``description_labels``
+        ``description`` (str) and ``text_labels``
         (``torch.LongTensor([class_index])``: the label-aware loss treats
         same-class items as positives).
 
@@ -531,8 +531,8 @@ def make_style_description_pipeline(classes, bank="train"):
     >>> from speechbrain.dataio.dataset import DynamicItemDataset
     >>> pipeline = make_style_description_pipeline(["neutral", "angry"])
     >>> data = DynamicItemDataset({"utt1": {"style": "angry"}}, [pipeline],
-    ...     output_keys=["description", "description_labels"])
-    >>> data[0]["description_labels"]
+    ...     output_keys=["description", "text_labels"])
+    >>> data[0]["text_labels"]
     tensor([1])
     >>> data[0]["description"] in style_prompt_bank(["angry"]).prompts("angry")
     True
@@ -542,7 +542,7 @@ def make_style_description_pipeline(classes, bank="train"):
     index = {c: i for i, c in enumerate(prompts.classes)}
 
     @sb.utils.data_pipeline.takes("style")
-    @sb.utils.data_pipeline.provides("description", "description_labels")
+    @sb.utils.data_pipeline.provides("description", "text_labels")
     def style_description_pipeline(style):
         text = prompts.sample(style, _rng(), bank=bank)
         yield text
@@ -563,7 +563,7 @@ def make_style_label_pipeline(classes):
     -------
     function
         A SpeechBrain dynamic item that takes ``style`` and provides
-        ``style_labels`` (``torch.LongTensor([class_index])``, for the
+        ``speech_labels`` (``torch.LongTensor([class_index])``, for the
         label-aware loss and the style classifier) and ``style_index``
         (the same index as an int).
 
@@ -572,15 +572,15 @@ def make_style_label_pipeline(classes):
     >>> from speechbrain.dataio.dataset import DynamicItemDataset
     >>> pipeline = make_style_label_pipeline(["neutral", "angry", "sad"])
     >>> data = DynamicItemDataset({"utt1": {"style": "sad"}}, [pipeline],
-    ...     output_keys=["style_labels", "style_index"])
+    ...     output_keys=["speech_labels", "style_index"])
     >>> data[0]
-    {'style_labels': tensor([2]), 'style_index': 2}
+    {'speech_labels': tensor([2]), 'style_index': 2}
     """
     classes = _check_classes(classes)
     index = {c: i for i, c in enumerate(classes)}
 
     @sb.utils.data_pipeline.takes("style")
-    @sb.utils.data_pipeline.provides("style_labels", "style_index")
+    @sb.utils.data_pipeline.provides("speech_labels", "style_index")
     def style_label_pipeline(style):
         if style not in index:
             raise ValueError(

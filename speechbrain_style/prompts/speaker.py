@@ -646,14 +646,14 @@ def make_speaker_description_pipeline(
         "accent")`` for the synthetic corpus.
     speaker_index : dict, optional
         ``{spk_id: index}``; when given (``fields`` must contain
-        "spk_id") the pipeline also provides ``description_labels``.
+        "spk_id") the pipeline also provides ``text_labels``.
 
     Returns
     -------
     function
         A SpeechBrain dynamic item that takes ``fields`` and provides
         ``description`` (str) and, with ``speaker_index``,
-        ``description_labels`` (``torch.LongTensor([speaker index])``: the
+        ``text_labels`` (``torch.LongTensor([speaker index])``: the
         label-aware losses treat same-speaker items as positives).
 
     Example
@@ -664,8 +664,8 @@ def make_speaker_description_pipeline(
     ...     speaker_index={"en-us_m1": 0, "en-029_f2": 1})
     >>> data = DynamicItemDataset(
     ...     {"u1": {"spk_id": "en-029_f2", "sex": "f", "accent": "en-029"}},
-    ...     [pipeline], output_keys=["description", "description_labels"])
-    >>> data[0]["description_labels"]
+    ...     [pipeline], output_keys=["description", "text_labels"])
+    >>> data[0]["text_labels"]
     tensor([1])
     >>> "Caribbean" in data[0]["description"]
     True
@@ -699,7 +699,7 @@ def make_speaker_description_pipeline(
         raise TypeError("speaker_index must be a dict {spk_id: index}")
 
     @sb.utils.data_pipeline.takes(*fields)
-    @sb.utils.data_pipeline.provides("description", "description_labels")
+    @sb.utils.data_pipeline.provides("description", "text_labels")
     def speaker_label_description_pipeline(*values):
         meta = dict(zip(fields, values, strict=True))
         spk_id = str(meta["spk_id"])

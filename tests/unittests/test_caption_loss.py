@@ -1,7 +1,7 @@
-"""The caption-retrieval loss: ContrastiveLoss with clip-index labels.
+"""The caption-retrieval loss: InfoNCELoss with clip-index labels.
 
 The seed's loss (cross-entropy with temperature 0.05 where every caption of
-the same clip is a positive) is ``ContrastiveLoss`` with ``speech_labels =
+the same clip is a positive) is ``InfoNCELoss`` with ``speech_labels =
 text_labels = clip index``: each row's loss is minus the mean, over its
 positives, of its log-softmax, and the two directions are averaged.
 """
@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from speechbrain_style.nnet.losses import ContrastiveLoss, LearnableTemperature
+from speechbrain_style.nnet.losses import InfoNCELoss, LearnableLogitScale
 
 
 def _log_softmax_row(values, j):
@@ -26,7 +26,7 @@ def test_multi_positive_loss_against_a_hand_worked_value():
     text = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.0, 1.0]])
     labels = torch.tensor([7, 7, 9])
     scale = 20.0  # temperature 0.05, the seed's
-    loss = ContrastiveLoss()(audio, text, scale, labels, labels)
+    loss = InfoNCELoss()(audio, text, scale, labels, labels)
 
     sim = (audio @ text.T * scale).tolist()  # rows audio, columns captions
     # audio -> text rows: audio 0 and 1 have positives {caption 0, 1}
@@ -74,22 +74,22 @@ def test_multi_positive_loss_matches_the_seed_soft_target_form():
         (targets.T * torch.log_softmax(preds, dim=0)).sum(0).mean()
         + (targets * torch.log_softmax(preds, dim=1)).sum(1).mean()
     )
-    ours = ContrastiveLoss()(audio, text, 1 / 0.05, clips, clips)
+    ours = InfoNCELoss()(audio, text, 1 / 0.05, clips, clips)
     assert ours.item() == pytest.approx(seed.item(), rel=1e-6)
     # all labels distinct: the plain CLIP loss
     distinct = torch.arange(6)
-    assert ContrastiveLoss()(audio, text, 20.0, distinct, distinct).item() == (
-        pytest.approx(ContrastiveLoss()(audio, text, 20.0).item(), rel=1e-6)
+    assert InfoNCELoss()(audio, text, 20.0, distinct, distinct).item() == (
+        pytest.approx(InfoNCELoss()(audio, text, 20.0).item(), rel=1e-6)
     )
 
 
 def test_fixed_and_learnable_temperature():
-    fixed = LearnableTemperature(0.05, learnable=False)
+    fixed = LearnableLogitScale(0.05, learnable=False)
     assert fixed() == pytest.approx(20.0)
     assert not list(fixed.parameters())
-    learnable = LearnableTemperature(0.05)
+    learnable = LearnableLogitScale(0.05)
     audio = torch.nn.functional.normalize(torch.randn(4, 3), dim=1)
     text = torch.nn.functional.normalize(torch.randn(4, 3), dim=1)
     labels = torch.tensor([0, 0, 1, 1])
-    ContrastiveLoss()(audio, text, learnable(), labels, labels).backward()
+    InfoNCELoss()(audio, text, learnable(), labels, labels).backward()
     assert learnable.log_logit_scale.grad is not None

@@ -44,9 +44,9 @@ def test_datasets_of_a_prepared_clotho_tree(tmp_path):
     items = [sets["train"][i] for i in range(10)]
     batch = PaddedBatch(items)
     # the 5 captions of a clip share its index: the loss's positives
-    labels = batch.style_labels.data.view(-1).tolist()
+    labels = batch.speech_labels.data.view(-1).tolist()
     assert labels == [0] * 5 + [1] * 5
-    assert torch.equal(batch.style_labels.data, batch.description_labels.data)
+    assert torch.equal(batch.speech_labels.data, batch.text_labels.data)
     assert batch.description[:2] == [
         "the sound of rain on roof",
         "someone records rain on roof nearby",

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from speechbrain_style.nnet.losses import (
-    ContrastiveLoss,
-    LearnableTemperature,
+    InfoNCELoss,
+    LearnableLogitScale,
     multi_positive_nll,
     positive_mask,
 )
@@ -33,13 +33,13 @@ def test_plain_infonce_matches_hand_computation():
     expected = (sum(s2t) / 2 + sum(t2s) / 2) / 2
     # written out: row 0 s->t = log(1 + e^-0.8) etc.
     assert math.isclose(s2t[0], math.log(1 + math.exp(-0.8)))
-    loss = ContrastiveLoss()(SPEECH_2, TEXT_2, logit_scale=2.0)
+    loss = InfoNCELoss()(SPEECH_2, TEXT_2, logit_scale=2.0)
     assert loss.item() == pytest.approx(expected, abs=1e-12)
     assert loss.item() == pytest.approx(0.29874, abs=1e-4)
 
 
 def test_logit_scale_float_and_tensor_agree():
-    loss_fn = ContrastiveLoss()
+    loss_fn = InfoNCELoss()
     from_float = loss_fn(SPEECH_2, TEXT_2, 2.0)
     from_tensor = loss_fn(SPEECH_2, TEXT_2, torch.tensor(2.0))
     from_one_element = loss_fn(SPEECH_2, TEXT_2, torch.tensor([2.0]))
@@ -56,11 +56,11 @@ def test_plain_matches_cross_entropy_reference():
     reference = (
         F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)
     ) / 2
-    loss = ContrastiveLoss()(speech, text, 10.0)
+    loss = InfoNCELoss()(speech, text, 10.0)
     assert loss.item() == pytest.approx(reference.item(), abs=1e-12)
     # all labels distinct: the label-aware loss is the plain loss
     labels = torch.arange(6)
-    labelled = ContrastiveLoss()(speech, text, 10.0, labels, labels)
+    labelled = InfoNCELoss()(speech, text, 10.0, labels, labels)
     assert labelled.item() == pytest.approx(reference.item(), abs=1e-12)
 
 
@@ -88,7 +88,7 @@ def test_supervised_loss_with_duplicated_label_matches_hand_formula():
 
     expected = (direction_loss(rows_s2t) + direction_loss(rows_t2s)) / 2
     labels = torch.tensor([7, 4, 7])
-    loss_fn = ContrastiveLoss()
+    loss_fn = InfoNCELoss()
     supervised = loss_fn(speech, text, scale, labels, labels)
     plain = loss_fn(speech, text, scale)
     assert supervised.item() == pytest.approx(expected, abs=1e-5)
@@ -138,7 +138,7 @@ def test_wildcard_loss_uses_mask_for_text_rows_and_transpose_for_speech():
         -_log_softmax_at([1.2, 0.0], 0)
         - (_log_softmax_at([1.6, 2.0], 0) + _log_softmax_at([1.6, 2.0], 1)) / 2
     ) / 2
-    loss = ContrastiveLoss()(speech, text, scale, speech_labels, text_labels)
+    loss = InfoNCELoss()(speech, text, scale, speech_labels, text_labels)
     assert loss.item() == pytest.approx((t2s + s2t) / 2, abs=1e-12)
 
 
@@ -150,7 +150,7 @@ def test_diagonal_is_always_positive():
     text = F.normalize(torch.randn(3, 4, dtype=torch.float64), dim=1)
     text_labels = torch.tensor([0, 1, 2])
     speech_labels = torch.tensor([5, 6, 7])
-    loss_fn = ContrastiveLoss()
+    loss_fn = InfoNCELoss()
     labelled = loss_fn(speech, text, 5.0, speech_labels, text_labels)
     assert labelled.item() == pytest.approx(
         loss_fn(speech, text, 5.0).item(), abs=1e-12
@@ -161,9 +161,9 @@ def test_logits_are_float32_under_bf16_autocast():
     torch.manual_seed(0)
     speech = F.normalize(torch.randn(8, 16), dim=1)
     text = F.normalize(torch.randn(8, 16), dim=1)
-    reference = ContrastiveLoss()(speech, text, 100.0)
+    reference = InfoNCELoss()(speech, text, 100.0)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        autocast_loss = ContrastiveLoss()(speech, text, 100.0)
+        autocast_loss = InfoNCELoss()(speech, text, 100.0)
     assert autocast_loss.dtype == torch.float32
     assert autocast_loss.item() == pytest.approx(reference.item(), rel=1e-6)
 
@@ -183,14 +183,14 @@ def test_temperature_receives_gradient_matching_finite_difference():
     torch.manual_seed(0)
     speech = F.normalize(torch.randn(5, 3, dtype=torch.float64), dim=1)
     text = F.normalize(torch.randn(5, 3, dtype=torch.float64), dim=1)
-    temperature = LearnableTemperature(init_temperature=0.1).double()
-    loss = ContrastiveLoss()(speech, text, temperature())
+    temperature = LearnableLogitScale(init_temperature=0.1).double()
+    loss = InfoNCELoss()(speech, text, temperature())
     loss.backward()
     grad = temperature.log_logit_scale.grad.item()
     assert grad != 0.0
 
     def loss_at(log_scale):
-        return ContrastiveLoss()(speech, text, math.exp(log_scale)).item()
+        return InfoNCELoss()(speech, text, math.exp(log_scale)).item()
 
     log_scale = math.log(10.0)
     eps = 1e-6
@@ -199,7 +199,7 @@ def test_temperature_receives_gradient_matching_finite_difference():
 
 
 def test_temperature_is_clamped_and_has_no_gradient_beyond_clamp():
-    temperature = LearnableTemperature(
+    temperature = LearnableLogitScale(
         init_temperature=0.07, min_temperature=0.01, max_temperature=1.0
     )
     assert temperature().item() == pytest.approx(1 / 0.07, rel=1e-6)
@@ -211,7 +211,7 @@ def test_temperature_is_clamped_and_has_no_gradient_beyond_clamp():
     scale = temperature()
     assert scale.item() == pytest.approx(100.0, rel=1e-6)
     assert temperature.temperature == pytest.approx(0.01, rel=1e-6)
-    ContrastiveLoss()(speech, text, scale).backward()
+    InfoNCELoss()(speech, text, scale).backward()
     assert temperature.log_logit_scale.grad.item() == 0.0
     with torch.no_grad():  # T = 10, above max_temperature
         temperature.log_logit_scale.fill_(math.log(0.1))
@@ -219,7 +219,7 @@ def test_temperature_is_clamped_and_has_no_gradient_beyond_clamp():
 
 
 def test_fixed_temperature_is_a_buffer():
-    temperature = LearnableTemperature(init_temperature=0.05, learnable=False)
+    temperature = LearnableLogitScale(init_temperature=0.05, learnable=False)
     assert list(temperature.parameters()) == []
     assert "log_logit_scale" in temperature.state_dict()
     assert temperature().item() == pytest.approx(20.0, rel=1e-6)
@@ -235,11 +235,11 @@ def test_fixed_temperature_is_a_buffer():
 )
 def test_temperature_rejects_bad_values(kwargs):
     with pytest.raises(ValueError):
-        LearnableTemperature(**kwargs)
+        LearnableLogitScale(**kwargs)
 
 
 def test_bad_inputs_raise_clear_errors():
-    loss_fn = ContrastiveLoss()
+    loss_fn = InfoNCELoss()
     speech = torch.randn(3, 4)
     with pytest.raises(ValueError, match="same shape"):
         loss_fn(speech, torch.randn(2, 4), 1.0)

@@ -1,4 +1,4 @@
-"""ContrastiveLoss under DistributedDataParallel equals one whole-batch process.
+"""InfoNCELoss under DistributedDataParallel equals one whole-batch process.
 
 Two CPU processes (gloo backend) each hold part of a fixed global batch of 8
 pairs, either 4 + 4 or 5 + 3 items, run a tiny dual encoder wrapped in real
@@ -19,12 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from speechbrain_style.nnet.losses import (
-    ContrastiveLoss,
-    LearnableTemperature,
-    gather_no_grad,
-    gather_with_grad,
-)
+from speechbrain_style.nnet.distributed import gather_no_grad, gather_with_grad
+from speechbrain_style.nnet.losses import InfoNCELoss, LearnableLogitScale
 
 WORLD_SIZE = 2
 TOLERANCE = 1e-6
@@ -58,7 +54,7 @@ class TinyDualEncoder(nn.Module):
         torch.manual_seed(0)
         self.speech = nn.Linear(6, 4).double()
         self.text = nn.Linear(5, 4).double()
-        self.temperature = LearnableTemperature(init_temperature=0.2).double()
+        self.temperature = LearnableLogitScale(init_temperature=0.2).double()
 
     def forward(self, speech_x, text_x):
         """Returns L2-normalised embeddings and the logit scale."""
@@ -83,7 +79,7 @@ def _run_case(split, labelled, rank=0, distributed=False):
     labels = ()
     if labelled == "labels":
         labels = (speech_labels[rows], text_labels[rows])
-    loss = ContrastiveLoss()(speech, text, scale, *labels)
+    loss = InfoNCELoss()(speech, text, scale, *labels)
     loss.backward()
     grads = {
         name: param.grad.detach().clone()
@@ -126,7 +122,7 @@ def _worker(rank, sync_file, out_dir):
         speech_x, text_x, _, _ = _global_batch()
         model = TinyDualEncoder()
         speech, text, scale = model(speech_x[start:stop], text_x[start:stop])
-        results["local_only"] = ContrastiveLoss(gather_distributed=False)(
+        results["local_only"] = InfoNCELoss(gather_distributed=False)(
             speech, text, scale
         ).item()
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
@@ -198,5 +194,5 @@ def test_ddp_gather_helpers_handle_unequal_sizes(rank_results):
         speech_x, text_x, _, _ = _global_batch()
         model = TinyDualEncoder()
         speech, text, scale = model(speech_x[rows], text_x[rows])
-        expected_local = ContrastiveLoss()(speech, text, scale).item()
+        expected_local = InfoNCELoss()(speech, text, scale).item()
         assert abs(result["local_only"] - expected_local) < TOLERANCE

@@ -157,7 +157,7 @@ def test_moved_modules_point_at_existing_modules():
     "old, name, new",
     [
         ("speechbrain_style.index", "StyleIndex", "retrieval.index"),
-        ("speechbrain_style.losses", "gather_with_grad", "nnet.losses"),
+        ("speechbrain_style.losses", "InfoNCELoss", "nnet.losses"),
         (
             "speechbrain_style.synth",
             "STYLE_FACTORS",

@@ -254,7 +254,7 @@ def test_pipeline_on_voxceleb_manifest(tmp_path):
         outputs[2],
         replacements={"data_root": root},
         dynamic_items=[pipeline],
-        output_keys=["id", "spk_id", "description", "description_labels"],
+        output_keys=["id", "spk_id", "description", "text_labels"],
     )
     heldout = SpeakerDescriber("heldout")
     kitt = SpeakerDescriber().prompts(
@@ -262,7 +262,7 @@ def test_pipeline_on_voxceleb_manifest(tmp_path):
     )
     random.seed(0)
     for item in data:
-        label = int(item["description_labels"][0])
+        label = int(item["text_labels"][0])
         assert label == index[item["spk_id"]]
         if item["spk_id"] == "id10270":
             assert item["description"] in kitt
@@ -299,7 +299,7 @@ def test_pipeline_on_voxceleb_manifest(tmp_path):
             outputs[2],
             replacements={"data_root": root},
             dynamic_items=[bad],
-            output_keys=["description_labels"],
+            output_keys=["text_labels"],
         )
         list(data)
     with pytest.raises(ValueError, match="spk_id"):

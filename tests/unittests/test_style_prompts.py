@@ -257,7 +257,7 @@ def _descriptions(pipeline, styles, seed):
     data = DynamicItemDataset(
         {f"u{i}": {"style": s} for i, s in enumerate(styles)},
         dynamic_items=[pipeline],
-        output_keys=["id", "description", "description_labels"],
+        output_keys=["id", "description", "text_labels"],
     )
     random.seed(seed)
     return [data[i] for i in range(len(data))]
@@ -271,7 +271,7 @@ def test_description_pipeline():
     bank = style_prompt_bank(classes)
     for style, item in zip(styles, items, strict=True):
         assert item["description"] in bank.prompts(style)
-        label = item["description_labels"]
+        label = item["text_labels"]
         assert label.dtype == torch.long and label.shape == (1,)
         assert label.item() == classes.index(style)
     # seeded through Python's random (as SpeechBrain seeds it)
@@ -305,10 +305,10 @@ def test_label_pipeline():
     data = DynamicItemDataset(
         {"a": {"style": "surprise"}, "b": {"style": "neutral"}},
         dynamic_items=[pipeline],
-        output_keys=["style_labels", "style_index"],
+        output_keys=["speech_labels", "style_index"],
     )
     assert data[0]["style_index"] == 4
-    assert torch.equal(data[0]["style_labels"], torch.LongTensor([4]))
+    assert torch.equal(data[0]["speech_labels"], torch.LongTensor([4]))
     assert data[1]["style_index"] == 0
     bad = DynamicItemDataset(
         {"c": {"style": "excited"}},

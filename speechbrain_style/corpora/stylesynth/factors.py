@@ -4,9 +4,9 @@ Glue between the corpus (``speechbrain_style.corpora.stylesynth.synth``), the
 descriptions
 (``speechbrain_style.prompts``), the loss and the evaluation:
 
-* ``style_labels``: an utterance's factor values as an integer vector over
+* ``speech_labels``: an utterance's factor values as an integer vector over
   ``STYLE_FACTORS`` (the label-aware contrastive loss uses it);
-* ``description_labels``: the factors a description mentions, ``-1`` for the
+* ``text_labels``: the factors a description mentions, ``-1`` for the
   others (a wildcard: "Someone whispering." matches every whispered
   utterance, whatever its pitch or rate);
 * ``STYLE_FIELD``: the combined style of an utterance (all its audible
@@ -141,11 +141,11 @@ def _rng():
 
 
 def make_label_pipeline():
-    """Pipeline: factor values -> ``style_labels`` (for the loss) and
+    """Pipeline: factor values -> ``speech_labels`` (for the loss) and
     ``eval_labels`` (the class of each evaluation row)."""
 
     @sb.utils.data_pipeline.takes(*FACTORS)
-    @sb.utils.data_pipeline.provides("style_labels", "eval_labels")
+    @sb.utils.data_pipeline.provides("speech_labels", "eval_labels")
     def label_pipeline(*values):
         factors = dict(zip(FACTORS, values, strict=True))
         yield torch.LongTensor(style_label_vector(factors))
@@ -166,12 +166,12 @@ def make_description_pipeline(bank="train"):
     -------
     function
         A SpeechBrain dynamic item providing ``description`` and
-        ``description_labels``.
+        ``text_labels``.
     """
     describer = StyleDescriber(bank=bank, unobservable=UNOBSERVABLE_FACTORS)
 
     @sb.utils.data_pipeline.takes(*FACTORS)
-    @sb.utils.data_pipeline.provides("description", "description_labels")
+    @sb.utils.data_pipeline.provides("description", "text_labels")
     def description_pipeline(*values):
         text, labels = describer.describe_with_labels(
             dict(zip(FACTORS, values, strict=True)), _rng()
