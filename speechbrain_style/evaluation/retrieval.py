@@ -11,7 +11,7 @@ embedded corpus) is turned into retrieval problems in both directions:
   set and every utterance of the class is relevant.
 * speech -> text: every utterance ranks the class queries of the field.
 * the per-class trial protocol of the expressive speech retrieval paper
-  (PROTOCOLS.md): per class, ``num_trials`` trials of 1 positive + 400
+  (docs/protocols.md): per class, ``num_trials`` trials of 1 positive + 400
   distractors from the other classes, seeded, saved to disk and reused.
 
 Prompts come from a ``prompt_fn(field, value, bank)`` callable so that any

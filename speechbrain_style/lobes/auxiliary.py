@@ -1,7 +1,7 @@
 """Modules of the auxiliary losses of expressive speech retrieval.
 
 Beside the contrastive loss, the expressive speech retrieval recipe trains
-two auxiliary heads on the embeddings (see ``PROTOCOLS.md``: weights 0.5
+two auxiliary heads on the embeddings (see ``docs/protocols.md``: weights 0.5
 and 0.1):
 
 * ``StyleClassifier``: predicts the style class from the speech

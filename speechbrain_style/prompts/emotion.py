@@ -1,6 +1,6 @@
 """Prompt banks for categorical speaking styles (ESD, Expresso, IEMOCAP).
 
-The expressive speech retrieval protocol (see ``PROTOCOLS.md``) describes
+The expressive speech retrieval protocol (see ``docs/protocols.md``) describes
 every style class by 5 synonyms x 11 templates, with a/an agreement
 ("An angry voice."); synonyms that are phrases rather than adjectives
 (starting with "spoken", "with" or "in": "in an angry tone", "with

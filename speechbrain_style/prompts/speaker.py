@@ -1,7 +1,7 @@
 """Descriptions of speakers from their metadata (speaker-text retrieval).
 
 The speaker-text retrieval protocol (Liu et al., "Speaker-Text Retrieval
-via Contrastive Learning", see ``PROTOCOLS.md``) describes a speaker by
+via Contrastive Learning", see ``docs/protocols.md``) describes a speaker by
 slot filling from the corpus metadata (gender, nationality, ...) and then
 paraphrasing the structured prompt with a large language model. Offline,
 this module paraphrases with a fixed bank instead:
