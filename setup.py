@@ -40,7 +40,6 @@ setup(
     packages=find_packages(
         include=["speechbrain_style", "speechbrain_style.*"]
     ),
-    package_data={"speechbrain_style": ["data/*.txt", "data/*.json"]},
     install_requires=read_requirements("requirements.txt"),
     extras_require=extras,
     entry_points={
