@@ -14,7 +14,21 @@ Expected ``modules`` (yaml ``modules:`` dict):
 Expected hparams: ``contrastive_loss``, ``encoder_opt_class``,
 ``head_opt_class``, ``retrieval_evaluator``, ``train_logger``,
 ``epoch_counter``; optional ``label_aware`` (default True), ``loss_levels``
-(weights of the projection-head levels, default all 1), ``output_folder``.
+(weights of the projection-head levels, default all 1), ``retrieval_level``
+(default 0), ``output_folder``.
+
+Retrieval level. ``ProjectionHead`` returns one embedding per level: level 0
+is the projection, level 1 the transform stack (when the head has transform
+layers). Training sums the contrastive loss over the levels
+(``loss_levels``), but retrieval runs in ONE space, the level
+``retrieval_level`` (default 0, the projection: the speaker-text retrieval
+paper casts the projected query into the search space of projected
+embeddings). Validation and test metrics (hence checkpoint selection) are
+computed on that level, ``export_inference`` records it in the inference
+folder's ``hyperparams.yaml`` and ``StyleRetriever`` (so indexing, search,
+describe and serve) embeds with it. With a single-level head both rules are
+the same. The auxiliary losses (style classifier, modality discriminator,
+speaker AAM, rank loss) act on the last level.
 
 Authors
  * speechbrain-style contributors 2026
@@ -29,6 +43,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.evaluation import format_table, save_results
 from speechbrain_style.export import write_inference_folder
+from speechbrain_style.lobes.heads import select_level
 
 logger = get_logger(__name__)
 
@@ -60,16 +75,27 @@ class StyleRetrievalBrain(sb.core.Brain):
         features = self.modules.text_encoder(list(texts))
         return self.modules.text_head(features)
 
+    @property
+    def retrieval_level(self):
+        """Head level searched at evaluation and inference (see module
+        docstring): ``hparams.retrieval_level``, default 0."""
+        return getattr(self.hparams, "retrieval_level", 0)
+
+    def _retrieval_embedding(self, levels):
+        """The ``retrieval_level`` entry of a list of head levels."""
+        return select_level(levels, self.retrieval_level)
+
     @torch.no_grad()
     def encode_texts(self, texts, batch_size=256):
-        """Final-level text embeddings of ``texts`` (eval mode, no grad)."""
+        """Retrieval-level text embeddings of ``texts`` (eval, no grad)."""
         was_training = self.modules.training
         self.modules.eval()
         out = []
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
             with self.evaluation_ctx:
-                out.append(self.embed_text(chunk)[-1].float().cpu())
+                levels = self.embed_text(chunk)
+                out.append(self._retrieval_embedding(levels).float().cpu())
         self.modules.train(was_training)
         return torch.cat(out)
 
@@ -85,7 +111,7 @@ class StyleRetrievalBrain(sb.core.Brain):
         if hasattr(batch, "description"):
             text = self.embed_text(batch.description)
         if stage != sb.Stage.TRAIN:
-            self._collect(batch, speech[-1])
+            self._collect(batch, self._retrieval_embedding(speech))
         return {"speech": speech, "text": text}
 
     def compute_objectives(self, predictions, batch, stage):
@@ -372,6 +398,21 @@ class StyleRetrievalBrain(sb.core.Brain):
             f"heads {n_head / 1e6:.2f}M"
         )
 
+    def optimizers_step(self):
+        """SpeechBrain's optimizer step, then the temperature bounds.
+
+        ``Brain.fit_batch`` calls this once per optimizer step (every
+        ``grad_accumulation_factor`` batches, after the AMP scaler has
+        unscaled and applied the gradients), so the learnable temperature is
+        clamped in place right after each update (open_clip's
+        ``logit_scale.clamp_`` after ``optimizer.step()``).
+        """
+        super().optimizers_step()
+        if "temperature" in self.modules:
+            temperature = _unwrap(self.modules.temperature)
+            if hasattr(temperature, "clamp_"):
+                temperature.clamp_()
+
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Steps per-batch learning-rate schedulers, if any are configured."""
         if not should_step:
@@ -396,7 +437,8 @@ class StyleRetrievalBrain(sb.core.Brain):
         max_key : str
             Checkpoint meta key to select the best checkpoint.
         extra : dict, optional
-            Extra plain values for the yaml (e.g. ``sample_rate``) and
+            Extra plain values for the yaml (e.g. ``sample_rate``; the
+            ``retrieval_level`` is added) and
             ``description_bank`` (list of str written to
             ``descriptions.txt`` for ``speechbrain-style describe``).
 
@@ -417,7 +459,9 @@ class StyleRetrievalBrain(sb.core.Brain):
                     "text_head",
                 )
             }
-            write_inference_folder(folder, modules, extra=extra or {})
+            extra = dict(extra or {})
+            extra.setdefault("retrieval_level", self.retrieval_level)
+            write_inference_folder(folder, modules, extra=extra)
             logger.info(f"Inference model written to {os.path.abspath(folder)}")
         sb.utils.distributed.ddp_barrier()
         return folder
