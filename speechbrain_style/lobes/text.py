@@ -23,6 +23,7 @@ Authors
 """
 
 import os
+from collections import OrderedDict
 
 import torch
 from speechbrain.utils.logger import get_logger
@@ -93,11 +94,16 @@ class HFTextEncoder(FreezableLobe):
 
     Embedding cache: when the encoder is frozen and ``cache_embeddings`` is
     True, the pooled output of each distinct text string is memoised on CPU
-    (a dict keyed by the string) and moved to the module's device on use.
-    Training draws descriptions from a finite bank, so a frozen encoder then
-    encodes each description once instead of once per batch. The cache is
-    cleared when the encoder is unfrozen (``encoder.freeze = False``), when
-    weights are loaded with ``load_state_dict`` and by ``clear_cache()``.
+    and moved to the module's device on use. Training draws descriptions
+    from a finite bank, so a frozen encoder then encodes each description
+    once instead of once per batch. The cache is a least-recently-used
+    (LRU) map of at most ``cache_size`` texts (an ``OrderedDict``, as
+    ``functools.lru_cache`` keeps its entries): a long-running server that
+    sees ever new queries keeps a bounded memory (about ``cache_size *
+    output_size * 4`` bytes: 30 MB for 10,000 768-d embeddings). The cache
+    is cleared when the encoder is unfrozen (``encoder.freeze = False``),
+    when weights are loaded with ``load_state_dict`` and by
+    ``clear_cache()``.
 
     Arguments
     ---------
@@ -114,6 +120,8 @@ class HFTextEncoder(FreezableLobe):
         Texts are truncated to this many tokens.
     cache_embeddings : bool
         Memoise pooled outputs per text while frozen (see above).
+    cache_size : int
+        Most texts kept in the cache (least recently used ones are evicted).
     save_path : str, optional
         Cache directory for hub downloads (``cache_dir`` of
         ``from_pretrained``); None uses the Hugging Face default.
@@ -135,6 +143,7 @@ class HFTextEncoder(FreezableLobe):
         freeze=True,
         max_length=64,
         cache_embeddings=True,
+        cache_size=10000,
         save_path=None,
     ):
         super().__init__()
@@ -146,6 +155,14 @@ class HFTextEncoder(FreezableLobe):
             raise ValueError(
                 f"max_length must be a positive int, got {max_length!r}"
             )
+        if (
+            isinstance(cache_size, bool)
+            or not isinstance(cache_size, int)
+            or cache_size <= 0
+        ):
+            raise ValueError(
+                f"cache_size must be a positive int, got {cache_size!r}"
+            )
         source = os.fspath(source)
         self.init_kwargs = {
             "source": source,
@@ -153,13 +170,15 @@ class HFTextEncoder(FreezableLobe):
             "freeze": freeze,
             "max_length": max_length,
             "cache_embeddings": cache_embeddings,
+            "cache_size": cache_size,
             "save_path": save_path,
         }
         self.source = source
         self.pooling = pooling
         self.max_length = max_length
         self.cache_embeddings = cache_embeddings
-        self._cache = {}
+        self.cache_size = cache_size
+        self._cache = OrderedDict()
         self._freeze = False
 
         self.model, self.tokenizer, config = _load_model_and_tokenizer(
@@ -225,13 +244,21 @@ class HFTextEncoder(FreezableLobe):
         texts = _check_texts(texts)
         if not (self._freeze and self.cache_embeddings):
             return self._encode(texts)
-        missing = [
-            text for text in dict.fromkeys(texts) if text not in self._cache
-        ]
+        found, missing = {}, []
+        for text in dict.fromkeys(texts):
+            if text in self._cache:
+                self._cache.move_to_end(text)  # most recently used
+                found[text] = self._cache[text]
+            else:
+                missing.append(text)
         if missing:
             encoded = self._encode(missing).detach().float().cpu()
-            self._cache.update(zip(missing, encoded, strict=True))
-        stacked = torch.stack([self._cache[text] for text in texts])
+            for text, embedding in zip(missing, encoded, strict=True):
+                found[text] = embedding
+                self._cache[text] = embedding
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)  # least recently used
+        stacked = torch.stack([found[text] for text in texts])
         return stacked.to(self.device)
 
     def _encode(self, texts):
