@@ -15,7 +15,9 @@ Expected hparams: ``contrastive_loss``, ``encoder_opt_class``,
 ``head_opt_class``, ``retrieval_evaluator``, ``train_logger``,
 ``epoch_counter``; optional ``label_aware`` (default True), ``loss_levels``
 (weights of the projection-head levels, default all 1), ``retrieval_level``
-(default 0), ``output_folder``.
+(default 0), ``encoder_lr_scheduler`` / ``heads_lr_scheduler`` (factories of
+per-optimizer-step torch schedulers, see ``_init_lr_schedulers``),
+``output_folder``.
 
 Retrieval level. ``ProjectionHead`` returns one embedding per level: level 0
 is the projection, level 1 the transform stack (when the head has transform
@@ -391,12 +393,88 @@ class StyleRetrievalBrain(sb.core.Brain):
         if self.checkpointer is not None:
             for name, opt in self.optimizers_dict.items():
                 self.checkpointer.add_recoverable(f"{name}_optimizer", opt)
+        self._init_lr_schedulers()
         n_enc = sum(p.numel() for p in encoder_params)
         n_head = sum(p.numel() for p in head_params + no_decay)
         logger.info(
             f"Trainable parameters: encoders {n_enc / 1e6:.2f}M, "
             f"heads {n_head / 1e6:.2f}M"
         )
+
+    def _init_lr_schedulers(self):
+        """Builds the per-step learning-rate scheduler of each optimizer.
+
+        ``<name>_lr_scheduler`` (``name``: "encoder" or "heads"), when
+        given, is a factory (yaml ``!name:``) called as ``factory(optimizer,
+        steps_per_epoch=...)`` that returns a torch ``LRScheduler``, e.g.
+        ``speechbrain_style.caption_recipe.warmup_cosine_scheduler``.
+        ``steps_per_epoch`` counts optimizer steps: the training batches of
+        an epoch (per process) divided by ``grad_accumulation_factor``. Each
+        scheduler is stepped once per optimizer step (``optimizers_step``)
+        and registered with the checkpointer.
+        """
+        self.lr_schedulers = {}
+        for name, opt in self.optimizers_dict.items():
+            key = f"{name}_lr_scheduler"
+            factory = getattr(self.hparams, key, None)
+            if factory is None:
+                continue
+            batches = getattr(self, "train_batches_per_epoch", None)
+            if not batches:
+                raise ValueError(
+                    f"{key} needs the number of training batches per epoch: "
+                    "train with StyleRetrievalBrain.fit"
+                )
+            steps = max(1, batches // self.grad_accumulation_factor)
+            scheduler = factory(opt, steps_per_epoch=steps)
+            if not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+                raise TypeError(
+                    f"{key} must build a torch LRScheduler from (optimizer, "
+                    f"steps_per_epoch), got {type(scheduler).__name__}"
+                )
+            self.lr_schedulers[name] = scheduler
+            if self.checkpointer is not None:
+                self.checkpointer.add_recoverable(key, scheduler)
+            logger.info(
+                f"{key}: {type(scheduler).__name__}, {steps} optimizer steps "
+                f"per epoch ({batches} batches, grad accumulation "
+                f"{self.grad_accumulation_factor})"
+            )
+
+    def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
+        """``Brain.fit``, remembering the training batches per epoch.
+
+        The training set is turned into its (per-process) DataLoader here so
+        that the learning-rate schedulers know the epoch length.
+
+        Arguments
+        ---------
+        epoch_counter : iterable
+            The epoch counter.
+        train_set : Dataset or DataLoader
+            Training data.
+        valid_set : Dataset or DataLoader, optional
+            Validation data.
+        **kwargs : dict
+            Other arguments of ``speechbrain.core.Brain.fit``
+            (``train_loader_kwargs``, ``valid_loader_kwargs``, ...).
+
+        Returns
+        -------
+        object
+            What ``Brain.fit`` returns.
+        """
+        from speechbrain.dataio.dataloader import LoopedLoader
+        from torch.utils.data import DataLoader
+
+        if not isinstance(train_set, (DataLoader, LoopedLoader)):
+            train_set = self.make_dataloader(
+                train_set,
+                stage=sb.Stage.TRAIN,
+                **kwargs.pop("train_loader_kwargs", {}),
+            )
+        self.train_batches_per_epoch = len(train_set)
+        return super().fit(epoch_counter, train_set, valid_set, **kwargs)
 
     def optimizers_step(self):
         """SpeechBrain's optimizer step, then the temperature bounds.
@@ -405,22 +483,16 @@ class StyleRetrievalBrain(sb.core.Brain):
         ``grad_accumulation_factor`` batches, after the AMP scaler has
         unscaled and applied the gradients), so the learnable temperature is
         clamped in place right after each update (open_clip's
-        ``logit_scale.clamp_`` after ``optimizer.step()``).
+        ``logit_scale.clamp_`` after ``optimizer.step()``) and the
+        learning-rate schedulers advance by one optimizer step.
         """
         super().optimizers_step()
         if "temperature" in self.modules:
             temperature = _unwrap(self.modules.temperature)
             if hasattr(temperature, "clamp_"):
                 temperature.clamp_()
-
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps per-batch learning-rate schedulers, if any are configured."""
-        if not should_step:
-            return
-        for name, opt in (self.optimizers_dict or {}).items():
-            scheduler = getattr(self.hparams, f"{name}_lr_scheduler", None)
-            if scheduler is not None:
-                scheduler(opt)
+        for scheduler in getattr(self, "lr_schedulers", {}).values():
+            scheduler.step()
 
     # ------------------------------------------------------------------ #
     # Export

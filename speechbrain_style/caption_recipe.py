@@ -14,21 +14,20 @@ yaml. This module holds:
   of the same clip as positives (the seed's hard targets). Validation and
   test have one item per clip with all its captions (the evaluation
   gallery) and, for the validation loss, its first caption.
-* ``WarmupCosineScheduler``: the seed's per-step learning-rate schedule
-  (linear warm-up for one epoch, half-cosine decay to ``min_value`` until
-  ``rampdown_stop_epoch``, then ``min_value``).
+* ``warmup_cosine_scheduler``: the seed's learning-rate schedule (linear
+  warm-up for one epoch, half-cosine decay to ``min_lr`` until
+  ``rampdown_stop_epoch``, then ``min_lr``) as chained torch schedulers,
+  stepped once per optimizer step.
 * ``run_caption_recipe``: the whole ``train.py``.
 
 Authors
  * speechbrain-style contributors 2026
 """
 
-import math
-import os
+import sys
 
 import speechbrain as sb
 import torch
-from speechbrain.utils import checkpoints
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.audio import load_manifest, make_audio_pipeline
@@ -169,101 +168,102 @@ def caption_dataio_prep(hparams, data=None):
     return datasets
 
 
-@checkpoints.register_checkpoint_hooks
-class WarmupCosineScheduler:
-    """The seed's learning-rate schedule, stepped once per training batch.
+def warmup_cosine_scheduler(
+    optimizer,
+    steps_per_epoch,
+    warmup_epochs=1.0,
+    rampdown_stop_epoch=15.0,
+    min_lr=1e-7,
+):
+    """The seed's learning-rate schedule, as torch schedulers.
 
-    With ``e`` the fractional epoch (steps done / ``steps_per_epoch``):
-    ``lr = value * e / warmup_epochs`` during warm-up; then a half cosine
-    from ``value`` (at ``warmup_epochs``) to ``min_value`` (at
-    ``rampdown_stop_epoch``); then ``min_value``.
+    With ``W = warmup_epochs * steps_per_epoch`` and ``S =
+    rampdown_stop_epoch * steps_per_epoch`` optimizer steps (rounded), and
+    ``lr`` the optimizer's learning rate: optimizer step ``n`` (from 1)
+    uses ``lr * n / W`` while ``n <= W`` (linear warm-up, ``LinearLR``),
+    then a half cosine from ``lr`` to ``min_lr`` reached at step ``S``
+    (``CosineAnnealingLR``), then ``min_lr`` (``ConstantLR``), chained by
+    ``SequentialLR``. That is the seed's ``lr(e)`` at the fractional epoch
+    ``e = n / steps_per_epoch``. ``StyleRetrievalBrain`` builds it for each
+    optimizer (yaml: ``<name>_lr_scheduler: !name:...``), steps it once per
+    optimizer step (so ``steps_per_epoch`` counts optimizer steps: batches
+    divided by ``grad_accumulation_factor``) and checkpoints it.
 
     Arguments
     ---------
-    initial_value : float
-        Peak learning rate (the seed: 2e-5).
+    optimizer : torch.optim.Optimizer
+        The optimizer; its ``lr`` is the peak learning rate (the seed: 2e-5).
+    steps_per_epoch : int
+        Optimizer steps per epoch.
     warmup_epochs : float
         Linear warm-up length.
     rampdown_stop_epoch : float
         End of the cosine decay.
-    min_value : float
+    min_lr : float
         Final learning rate.
-    steps_per_epoch : int, optional
-        Batches per epoch; ``run_caption_recipe`` sets it from the data.
+
+    Returns
+    -------
+    torch.optim.lr_scheduler.SequentialLR
 
     Example
     -------
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    >>> sched = WarmupCosineScheduler(1.0, 1, 3, 0.0, steps_per_epoch=2)
+    >>> sched = warmup_cosine_scheduler(opt, 2, 1, 3, min_lr=0.0)
     >>> lrs = []
     >>> for _ in range(8):
-    ...     _ = sched(opt)
     ...     lrs.append(round(opt.param_groups[0]["lr"], 3))
+    ...     opt.step()
+    ...     sched.step()
     >>> lrs
     [0.5, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0, 0.0]
     """
+    from torch.optim.lr_scheduler import (
+        ConstantLR,
+        CosineAnnealingLR,
+        LinearLR,
+        SequentialLR,
+    )
 
-    def __init__(
-        self,
-        initial_value,
-        warmup_epochs=1.0,
-        rampdown_stop_epoch=15.0,
-        min_value=1e-7,
-        steps_per_epoch=None,
-    ):
-        if not initial_value > 0 or min_value < 0:
-            raise ValueError(
-                "initial_value must be > 0 and min_value >= 0, got "
-                f"{initial_value} and {min_value}"
-            )
-        if warmup_epochs < 0 or rampdown_stop_epoch < warmup_epochs:
-            raise ValueError(
-                "Expected 0 <= warmup_epochs <= rampdown_stop_epoch, got "
-                f"{warmup_epochs} and {rampdown_stop_epoch}"
-            )
-        self.initial_value = initial_value
-        self.warmup_epochs = warmup_epochs
-        self.rampdown_stop_epoch = rampdown_stop_epoch
-        self.min_value = min_value
-        self.steps_per_epoch = steps_per_epoch
-        self.step = 0
-
-    def value_at(self, epoch):
-        """Learning rate at a fractional epoch."""
-        if epoch < self.warmup_epochs:
-            return self.initial_value * epoch / self.warmup_epochs
-        if epoch < self.rampdown_stop_epoch:
-            progress = (epoch - self.warmup_epochs) / (
-                self.rampdown_stop_epoch - self.warmup_epochs
-            )
-            return self.min_value + (self.initial_value - self.min_value) * (
-                0.5 * (1.0 + math.cos(math.pi * progress))
-            )
-        return self.min_value
-
-    def __call__(self, optimizer):
-        """Advances one step and sets the learning rate of ``optimizer``."""
-        if not self.steps_per_epoch:
-            raise ValueError(
-                "WarmupCosineScheduler.steps_per_epoch is not set (batches "
-                "per epoch)"
-            )
-        self.step += 1
-        lr = self.value_at(self.step / self.steps_per_epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        return lr
-
-    @checkpoints.mark_as_saver
-    def save(self, path):
-        """Saves the step count."""
-        torch.save({"step": self.step}, path)
-
-    @checkpoints.mark_as_loader
-    def load(self, path, end_of_epoch=False):
-        """Restores the step count."""
-        del end_of_epoch
-        self.step = int(torch.load(path)["step"])
+    if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+        raise ValueError(
+            f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}"
+        )
+    if warmup_epochs < 0 or rampdown_stop_epoch < warmup_epochs:
+        raise ValueError(
+            "Expected 0 <= warmup_epochs <= rampdown_stop_epoch, got "
+            f"{warmup_epochs} and {rampdown_stop_epoch}"
+        )
+    peak = optimizer.param_groups[0]["lr"]
+    if not peak > 0 or not 0 <= min_lr <= peak:
+        raise ValueError(
+            f"Expected 0 <= min_lr <= lr and lr > 0, got min_lr={min_lr} and "
+            f"the optimizer's lr={peak}"
+        )
+    warmup = round(warmup_epochs * steps_per_epoch)
+    stop = max(round(rampdown_stop_epoch * steps_per_epoch), warmup)
+    schedulers, milestones = [], []
+    start = 0  # scheduler step (optimizer steps done) where a phase begins
+    if warmup > 1:
+        # after t steps: lr * (t + 1) / W, the peak after W - 1 steps
+        schedulers.append(
+            LinearLR(optimizer, 1.0 / warmup, 1.0, total_iters=warmup - 1)
+        )
+        start = warmup - 1
+    if stop > max(warmup, 1):
+        if schedulers:
+            milestones.append(start)
+        schedulers.append(
+            CosineAnnealingLR(optimizer, T_max=stop - warmup, eta_min=min_lr)
+        )
+        start += stop - warmup
+    if schedulers:
+        milestones.append(start)
+    # min_lr for ever after the rampdown
+    schedulers.append(
+        ConstantLR(optimizer, factor=min_lr / peak, total_iters=sys.maxsize)
+    )
+    return SequentialLR(optimizer, schedulers, milestones=milestones)
 
 
 def run_caption_recipe(argv, prepare, prepare_keys=()):
@@ -302,14 +302,4 @@ def run_caption_recipe(argv, prepare, prepare_keys=()):
     kwargs.update({key: hparams[key] for key in prepare_keys})
     run_on_main(prepare, kwargs=kwargs)
     datasets = caption_dataio_prep(hparams)
-    # batches per epoch and process (DDP shards the training set)
-    loader = hparams["train_dataloader_opts"]
-    per_process = len(datasets["train"]) / int(os.environ.get("WORLD_SIZE", 1))
-    batches = per_process // loader["batch_size"]
-    if not loader.get("drop_last", False):
-        batches = math.ceil(per_process / loader["batch_size"])
-    for name in ("encoder_lr_scheduler", "heads_lr_scheduler"):
-        scheduler = hparams.get(name)
-        if isinstance(scheduler, WarmupCosineScheduler):
-            scheduler.steps_per_epoch = max(1, int(batches))
     return fit_export_evaluate(hparams, run_opts, datasets)

@@ -162,3 +162,58 @@ def test_bad_retrieval_level_is_refused(text_dir):
     brain = _brain(text_dir, retrieval_level=2)
     with pytest.raises(ValueError, match="retrieval_level=2"):
         brain.encode_texts(TEXTS)
+
+
+# ---------------------------------------------------------------------- #
+# Learning-rate schedulers count optimizer steps
+# ---------------------------------------------------------------------- #
+class _LrRecordingBrain(StyleRetrievalBrain):
+    """Records the heads' learning rate after every training batch."""
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        super().on_fit_batch_end(batch, outputs, loss, should_step)
+        self.lr_after_batch.append(
+            self.optimizers_dict["heads"].param_groups[0]["lr"]
+        )
+
+
+@pytest.mark.parametrize("accumulation", [1, 2])
+def test_lr_schedule_counts_optimizer_steps_not_batches(text_dir, accumulation):
+    from speechbrain_style.caption_recipe import warmup_cosine_scheduler
+
+    factory = functools.partial(
+        warmup_cosine_scheduler,
+        warmup_epochs=1,
+        rampdown_stop_epoch=3,
+        min_lr=1e-4,
+    )
+    brain = _brain(
+        text_dir,
+        head_lr=0.1,
+        heads_lr_scheduler=factory,
+        run_opts={"grad_accumulation_factor": accumulation},
+    )
+    brain.__class__ = _LrRecordingBrain
+    brain.lr_after_batch = []
+    batch_items = [
+        {"id": f"u{i}", "sig": torch.randn(4000 + 100 * i), "description": t}
+        for i, t in enumerate(TEXTS * 4)
+    ]
+    brain.fit(
+        EpochCounter(2),
+        batch_items,
+        train_loader_kwargs={"batch_size": 2, "collate_fn": PaddedBatch},
+    )
+    assert len(brain.lr_after_batch) == 16  # 2 epochs of 8 batches
+    steps_per_epoch = 8 // accumulation
+    # the same schedule on its own, after n optimizer steps
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    alone = warmup_cosine_scheduler(opt, steps_per_epoch, 1, 3, min_lr=1e-4)
+    after_steps = [opt.param_groups[0]["lr"]]
+    for _ in range(16):
+        opt.step()
+        alone.step()
+        after_steps.append(opt.param_groups[0]["lr"])
+    expected = [after_steps[n // accumulation] for n in range(1, 17)]
+    assert brain.lr_after_batch == pytest.approx(expected, rel=1e-9)
+    assert brain.optimizer_step == 16 // accumulation
