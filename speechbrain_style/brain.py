@@ -420,7 +420,7 @@ class StyleRetrievalBrain(sb.core.Brain):
             if factory is None:
                 continue
             batches = getattr(self, "train_batches_per_epoch", None)
-            if not batches:
+            if batches is None:
                 raise ValueError(
                     f"{key} needs the number of training batches per epoch: "
                     "train with StyleRetrievalBrain.fit"
