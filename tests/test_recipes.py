@@ -13,12 +13,14 @@ import sys
 import pytest
 
 from speechbrain_style.testing import (
-    build_tiny_emotion2vec,
     build_tiny_hf_text_encoder,
     build_tiny_passt,
-    build_tiny_speaker_model,
 )
 from tests import fake_data
+from tests.published_layouts import (
+    make_emotion2vec_base,
+    make_spkrec_ecapa_voxceleb,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,8 +51,9 @@ def tiny_models(tmp_path_factory):
             str(root / "roberta"), "roberta"
         ),
         "tiny_t5": build_tiny_hf_text_encoder(str(root / "t5"), "t5"),
-        "tiny_emotion2vec": build_tiny_emotion2vec(str(root / "emotion2vec")),
-        "tiny_speaker_model": build_tiny_speaker_model(str(root / "ecapa")),
+        # the published layouts (emotion2vec_base, spkrec-ecapa-voxceleb)
+        "tiny_emotion2vec": make_emotion2vec_base(str(root / "emotion2vec")),
+        "tiny_speaker_model": make_spkrec_ecapa_voxceleb(str(root / "ecapa")),
         "tiny_passt": build_tiny_passt(str(root / "passt.pt")),
     }
 
