@@ -345,6 +345,7 @@ def _from_pretrained_checked(model_class, source, config, kwargs, strict):
         transformers.logging.set_verbosity(verbosity)
 
     def names(kind):
+        """The key names of one kind of the loading report."""
         return [
             key if isinstance(key, str) else key[0]
             for key in info.get(kind, [])

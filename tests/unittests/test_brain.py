@@ -31,6 +31,7 @@ def text_dir(tmp_path_factory):
 
 
 def _batch(seed=0):
+    """A PaddedBatch of 4 random utterances and their descriptions."""
     generator = torch.Generator().manual_seed(seed)
     lengths = [8000, 6000, 7000, 5000]
     items = [
@@ -46,6 +47,7 @@ def _batch(seed=0):
 
 
 def _brain(text_dir, head_lr=0.0, temperature=None, **hparams):
+    """A StyleRetrievalBrain on tiny ECAPA-TDNN + BERT, two-level heads."""
     torch.manual_seed(0)
     speech_encoder = ECAPASpeechEncoder(
         n_mels=20, channels=(16, 16, 16, 16, 48), lin_neurons=8
@@ -66,10 +68,9 @@ def _brain(text_dir, head_lr=0.0, temperature=None, **hparams):
         "epoch_counter": EpochCounter(1),
         "sample_rate": 16000,
     }
-    defaults.update(hparams)
     run_opts = {"device": "cpu", "noprogressbar": True}
     run_opts.update(hparams.pop("run_opts", {}))
-    defaults.pop("run_opts", None)
+    defaults.update(hparams)
     return StyleRetrievalBrain(
         modules=modules, hparams=defaults, run_opts=run_opts
     )

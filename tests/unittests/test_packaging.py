@@ -31,6 +31,7 @@ def _setup_literals():
 
 
 def _requirements_txt():
+    """The requirements of requirements.txt."""
     with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as f:
         lines = (line.split("#")[0].strip() for line in f)
         return [Requirement(line) for line in lines if line]

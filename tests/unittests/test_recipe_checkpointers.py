@@ -54,6 +54,7 @@ def test_every_recipe_yaml_has_a_recipe_test_row():
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
+    """The tiny local encoders the recipe-test rows refer to."""
     root = tmp_path_factory.mktemp("tiny_models")
     return {
         "tiny_bert": build_tiny_hf_text_encoder(str(root / "bert"), "bert"),
@@ -69,6 +70,7 @@ def tiny_models(tmp_path_factory):
 
 
 def _has_parameters(module):
+    """Whether ``module`` has at least one parameter."""
     return any(True for _ in module.parameters())
 
 
