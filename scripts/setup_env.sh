@@ -21,6 +21,8 @@ else
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     target="$root"
     [[ -n "$extras" ]] && target="$root[$extras]"
-    "$venv/bin/python" -m pip install --quiet -e "$target"
+    # the exact pins of requirements.txt, within setup.py's ranges
+    "$venv/bin/python" -m pip install --quiet -r "$root/requirements.txt" \
+        -e "$target"
     echo "$want" > "$stamp"
 fi

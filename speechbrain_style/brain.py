@@ -17,12 +17,25 @@ no hyperparameter by itself (each recipe passes what it uses):
   ``speechbrain_style.evaluation``;
 * ``make_optimizers``: one optimizer for the encoders, one for the heads and
   the logit scale (so the logit scale is actually trained), registered with
-  the checkpointer;
+  the checkpointer; ``make_lr_schedulers``: torch schedulers stepped once
+  per optimizer step (so gradient accumulation is counted right); after each
+  optimizer step the logit scale is clamped in place to its bounds;
 * ``log_and_checkpoint`` / ``write_test_results`` / ``export_inference``.
 
 Modules the helpers expect (yaml ``modules:``): ``speech_encoder``,
 ``speech_head``, ``text_encoder``, ``text_head`` and ``logit_scale``
 (:class:`speechbrain_style.nnet.losses.LearnableLogitScale`).
+
+Retrieval level. ``ProjectionHead`` returns one embedding per level: level 0
+is the projection, level 1 the transform stack (when the head has transform
+layers). Training sums the contrastive loss over the levels, but retrieval
+runs in ONE space, the level ``retrieval_level`` (default 0, the projection:
+the speaker-text retrieval paper searches with projected embeddings; a
+recipe sets ``brain.retrieval_level`` from its yaml). Validation and test
+metrics (hence checkpoint selection) use that level, ``export_inference``
+records it in the inference folder and ``StyleRetriever`` (so indexing,
+search, describe and serve) embeds with it. With a single-level head both
+rules are the same.
 
 Authors
  * speechbrain-style contributors 2026
@@ -37,6 +50,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.evaluation.retrieval import format_table, save_results
 from speechbrain_style.inference.export import write_inference_folder
+from speechbrain_style.lobes.heads import select_level
 
 logger = get_logger(__name__)
 
@@ -101,6 +115,9 @@ class StyleRetrievalBrain(sb.core.Brain):
     ``recipes/StyleSynth/train.py`` for a complete subclass.
     """
 
+    retrieval_level = 0
+    """Head level used for retrieval (see the module docstring)."""
+
     # ------------------------------------------------------------------ #
     # Embeddings
     # ------------------------------------------------------------------ #
@@ -135,9 +152,23 @@ class StyleRetrievalBrain(sb.core.Brain):
         features = self.modules.text_encoder(list(texts))
         return self.modules.text_head(features)
 
+    def retrieval_embedding(self, levels):
+        """The ``retrieval_level`` embedding among a head's levels.
+
+        Arguments
+        ---------
+        levels : list of torch.Tensor
+            From ``embed_speech`` or ``embed_text``.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return select_level(levels, self.retrieval_level)
+
     @torch.no_grad()
     def encode_texts(self, texts, batch_size=256):
-        """Final-level text embeddings of ``texts`` (eval mode, no grad).
+        """Retrieval-level text embeddings of ``texts`` (eval, no grad).
 
         The evaluators call it to embed their class prompts.
 
@@ -157,7 +188,8 @@ class StyleRetrievalBrain(sb.core.Brain):
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
             with self.evaluation_ctx:
-                out.append(self.embed_text(chunk)[-1].float().cpu())
+                levels = self.embed_text(chunk)
+                out.append(self.retrieval_embedding(levels).float().cpu())
         self.modules.train(was_training)
         return torch.cat(out)
 
@@ -466,23 +498,129 @@ class StyleRetrievalBrain(sb.core.Brain):
         )
         return self.optimizers_dict
 
+    def make_lr_schedulers(self, factories):
+        """Builds a per-optimizer-step torch scheduler for optimizers.
+
+        Call it from the recipe's ``init_optimizers``, after
+        ``make_optimizers``. Each factory (yaml ``!name:``, e.g.
+        :func:`speechbrain_style.nnet.schedulers.warmup_cosine_scheduler`)
+        is called as ``factory(optimizer, steps_per_epoch=...)`` and must
+        return a torch ``LRScheduler``; ``steps_per_epoch`` counts optimizer
+        steps (the training batches of an epoch, per process, divided by
+        ``grad_accumulation_factor``). The schedulers are stepped once per
+        optimizer step (``optimizers_step``) and checkpointed.
+
+        Arguments
+        ---------
+        factories : dict
+            ``{optimizer name: factory}``; ``None`` values are skipped.
+
+        Returns
+        -------
+        dict
+            ``{optimizer name: scheduler}`` (``self.lr_schedulers``).
+        """
+        self.lr_schedulers = {}
+        for name, factory in factories.items():
+            if factory is None or name not in self.optimizers_dict:
+                continue
+            batches = getattr(self, "train_batches_per_epoch", None)
+            if batches is None:
+                raise ValueError(
+                    f"The {name} learning-rate schedule needs the number of "
+                    "training batches per epoch: train with "
+                    "StyleRetrievalBrain.fit"
+                )
+            steps = max(1, batches // self.grad_accumulation_factor)
+            scheduler = factory(
+                self.optimizers_dict[name], steps_per_epoch=steps
+            )
+            if not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+                raise TypeError(
+                    f"The {name} scheduler factory must build a torch "
+                    "LRScheduler from (optimizer, steps_per_epoch), got "
+                    f"{type(scheduler).__name__}"
+                )
+            self.lr_schedulers[name] = scheduler
+            if self.checkpointer is not None:
+                self.checkpointer.add_recoverable(
+                    f"{name}_lr_scheduler", scheduler
+                )
+            logger.info(
+                f"{name} lr schedule: {type(scheduler).__name__}, {steps} "
+                f"optimizer steps per epoch ({batches} batches, gradient "
+                f"accumulation {self.grad_accumulation_factor})"
+            )
+        return self.lr_schedulers
+
     def step_schedulers(self, schedulers):
-        """Steps per-optimizer-step learning-rate schedulers.
+        """Steps SpeechBrain per-step schedulers (called with an optimizer).
+
+        For schedulers such as ``speechbrain.nnet.schedulers.
+        LinearWarmupScheduler``; call it from ``on_fit_batch_end`` when
+        ``should_step``. (Torch schedulers: ``make_lr_schedulers``.)
 
         Arguments
         ---------
         schedulers : dict
-            ``{optimizer name: scheduler}``; a SpeechBrain scheduler is
-            called with its optimizer, a torch ``LRScheduler`` is stepped.
-            ``None`` values are skipped.
+            ``{optimizer name: scheduler}``; ``None`` values are skipped.
         """
         for name, scheduler in schedulers.items():
-            if scheduler is None or name not in self.optimizers_dict:
-                continue
-            if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
-                scheduler.step()
-            else:
+            if scheduler is not None and name in self.optimizers_dict:
                 scheduler(self.optimizers_dict[name])
+
+    def fit(self, epoch_counter, train_set, valid_set=None, **kwargs):
+        """``Brain.fit``, remembering the training batches per epoch.
+
+        The training set is turned into its (per-process) DataLoader here so
+        that the learning-rate schedulers know the epoch length.
+
+        Arguments
+        ---------
+        epoch_counter : iterable
+            The epoch counter.
+        train_set : Dataset or DataLoader
+            Training data.
+        valid_set : Dataset or DataLoader, optional
+            Validation data.
+        **kwargs : dict
+            Other arguments of ``speechbrain.core.Brain.fit``
+            (``train_loader_kwargs``, ``valid_loader_kwargs``, ...).
+
+        Returns
+        -------
+        object
+            What ``Brain.fit`` returns.
+        """
+        from speechbrain.dataio.dataloader import LoopedLoader
+        from torch.utils.data import DataLoader
+
+        if not isinstance(train_set, (DataLoader, LoopedLoader)):
+            train_set = self.make_dataloader(
+                train_set,
+                stage=sb.Stage.TRAIN,
+                **kwargs.pop("train_loader_kwargs", {}),
+            )
+        self.train_batches_per_epoch = len(train_set)
+        return super().fit(epoch_counter, train_set, valid_set, **kwargs)
+
+    def optimizers_step(self):
+        """SpeechBrain's optimizer step, then the logit-scale bounds.
+
+        ``Brain.fit_batch`` calls this once per optimizer step (every
+        ``grad_accumulation_factor`` batches, after the AMP scaler has
+        unscaled and applied the gradients): the logit scale is clamped in
+        place right after each update (as open_clip clamps ``logit_scale``
+        after ``optimizer.step()``, so its gradient never vanishes at a
+        bound) and the torch learning-rate schedulers advance one step.
+        """
+        super().optimizers_step()
+        if "logit_scale" in self.modules:
+            logit_scale = unwrap(self.modules.logit_scale)
+            if hasattr(logit_scale, "clamp_"):
+                logit_scale.clamp_()
+        for scheduler in getattr(self, "lr_schedulers", {}).values():
+            scheduler.step()
 
     # ------------------------------------------------------------------ #
     # Export
@@ -499,7 +637,8 @@ class StyleRetrievalBrain(sb.core.Brain):
         max_key : str
             Checkpoint meta key to select the best checkpoint.
         extra : dict, optional
-            Extra plain values for the yaml (e.g. ``sample_rate``) and
+            Extra plain values for the yaml (e.g. ``sample_rate``; the
+            ``retrieval_level`` is added) and
             ``description_bank`` (list of str written to
             ``descriptions.txt`` for ``speechbrain-style describe``).
 
@@ -514,7 +653,9 @@ class StyleRetrievalBrain(sb.core.Brain):
             modules = {
                 name: unwrap(self.modules[name]) for name in INFERENCE_MODULES
             }
-            write_inference_folder(folder, modules, extra=extra or {})
+            extra = dict(extra or {})
+            extra.setdefault("retrieval_level", self.retrieval_level)
+            write_inference_folder(folder, modules, extra=extra)
             logger.info(f"Inference model written to {os.path.abspath(folder)}")
         sb.utils.distributed.ddp_barrier()
         return folder

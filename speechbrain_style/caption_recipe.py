@@ -14,21 +14,18 @@ yaml. This module holds:
   of the same clip as positives (the seed's hard targets). Validation and
   test have one item per clip with all its captions (the evaluation
   gallery) and, for the validation loss, its first caption.
-* ``WarmupCosineScheduler``: the seed's per-step learning-rate schedule
-  (linear warm-up for one epoch, half-cosine decay to ``min_value`` until
-  ``rampdown_stop_epoch``, then ``min_value``).
+* ``warmup_cosine_scheduler``: the seed's learning-rate schedule (linear
+  warm-up for one epoch, half-cosine decay to ``min_lr`` until
+  ``rampdown_stop_epoch``, then ``min_lr``) as chained torch schedulers,
+  stepped once per optimizer step.
 * ``run_caption_recipe``: the whole ``train.py``.
 
 Authors
  * speechbrain-style contributors 2026
 """
 
-import math
-import os
-
 import speechbrain as sb
 import torch
-from speechbrain.utils import checkpoints
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
@@ -169,103 +166,6 @@ def caption_dataio_prep(hparams, data=None):
     return datasets
 
 
-@checkpoints.register_checkpoint_hooks
-class WarmupCosineScheduler:
-    """The seed's learning-rate schedule, stepped once per training batch.
-
-    With ``e`` the fractional epoch (steps done / ``steps_per_epoch``):
-    ``lr = value * e / warmup_epochs`` during warm-up; then a half cosine
-    from ``value`` (at ``warmup_epochs``) to ``min_value`` (at
-    ``rampdown_stop_epoch``); then ``min_value``.
-
-    Arguments
-    ---------
-    initial_value : float
-        Peak learning rate (the seed: 2e-5).
-    warmup_epochs : float
-        Linear warm-up length.
-    rampdown_stop_epoch : float
-        End of the cosine decay.
-    min_value : float
-        Final learning rate.
-    steps_per_epoch : int, optional
-        Batches per epoch; ``run_caption_recipe`` sets it from the data.
-
-    Example
-    -------
-    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    >>> sched = WarmupCosineScheduler(1.0, 1, 3, 0.0, steps_per_epoch=2)
-    >>> lrs = []
-    >>> for _ in range(8):
-    ...     _ = sched(opt)
-    ...     lrs.append(round(opt.param_groups[0]["lr"], 3))
-    >>> lrs
-    [0.5, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0, 0.0]
-    """
-
-    def __init__(
-        self,
-        initial_value,
-        warmup_epochs=1.0,
-        rampdown_stop_epoch=15.0,
-        min_value=1e-7,
-        steps_per_epoch=None,
-    ):
-        if not initial_value > 0 or min_value < 0:
-            raise ValueError(
-                "initial_value must be > 0 and min_value >= 0, got "
-                f"{initial_value} and {min_value}"
-            )
-        if warmup_epochs < 0 or rampdown_stop_epoch < warmup_epochs:
-            raise ValueError(
-                "Expected 0 <= warmup_epochs <= rampdown_stop_epoch, got "
-                f"{warmup_epochs} and {rampdown_stop_epoch}"
-            )
-        self.initial_value = initial_value
-        self.warmup_epochs = warmup_epochs
-        self.rampdown_stop_epoch = rampdown_stop_epoch
-        self.min_value = min_value
-        self.steps_per_epoch = steps_per_epoch
-        self.step = 0
-
-    def value_at(self, epoch):
-        """Learning rate at a fractional epoch."""
-        if epoch < self.warmup_epochs:
-            return self.initial_value * epoch / self.warmup_epochs
-        if epoch < self.rampdown_stop_epoch:
-            progress = (epoch - self.warmup_epochs) / (
-                self.rampdown_stop_epoch - self.warmup_epochs
-            )
-            return self.min_value + (self.initial_value - self.min_value) * (
-                0.5 * (1.0 + math.cos(math.pi * progress))
-            )
-        return self.min_value
-
-    def __call__(self, optimizer):
-        """Advances one step and sets the learning rate of ``optimizer``."""
-        if not self.steps_per_epoch:
-            raise ValueError(
-                "WarmupCosineScheduler.steps_per_epoch is not set (batches "
-                "per epoch)"
-            )
-        self.step += 1
-        lr = self.value_at(self.step / self.steps_per_epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        return lr
-
-    @checkpoints.mark_as_saver
-    def save(self, path):
-        """Saves the step count."""
-        torch.save({"step": self.step}, path)
-
-    @checkpoints.mark_as_loader
-    def load(self, path, end_of_epoch=False):
-        """Restores the step count."""
-        del end_of_epoch
-        self.step = int(torch.load(path)["step"])
-
-
 def run_caption_recipe(argv, prepare, prepare_keys=()):
     """The whole ``train.py`` of a caption recipe (Clotho, AudioCaps).
 
@@ -302,14 +202,4 @@ def run_caption_recipe(argv, prepare, prepare_keys=()):
     kwargs.update({key: hparams[key] for key in prepare_keys})
     run_on_main(prepare, kwargs=kwargs)
     datasets = caption_dataio_prep(hparams)
-    # batches per epoch and process (DDP shards the training set)
-    loader = hparams["train_dataloader_opts"]
-    per_process = len(datasets["train"]) / int(os.environ.get("WORLD_SIZE", 1))
-    batches = per_process // loader["batch_size"]
-    if not loader.get("drop_last", False):
-        batches = math.ceil(per_process / loader["batch_size"])
-    for name in ("encoder_lr_scheduler", "heads_lr_scheduler"):
-        scheduler = hparams.get(name)
-        if isinstance(scheduler, WarmupCosineScheduler):
-            scheduler.steps_per_epoch = max(1, int(batches))
     return fit_export_evaluate(hparams, run_opts, datasets)

@@ -13,12 +13,11 @@ import sys
 import pytest
 
 from tests import fake_data
-from tests.tiny_models import (
-    build_tiny_emotion2vec,
-    build_tiny_hf_text_encoder,
-    build_tiny_passt,
-    build_tiny_speaker_model,
+from tests.published_layouts import (
+    make_emotion2vec_base,
+    make_spkrec_ecapa_voxceleb,
 )
+from tests.tiny_models import build_tiny_hf_text_encoder, build_tiny_passt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,7 +47,9 @@ def expected_files(checks):
     """
     match = re.fullmatch(r"\s*file_exists=\[([^\]]*)\]\s*", checks)
     if not match:
-        raise ValueError(f"test_debug_checks must be file_exists=[...]: {checks}")
+        raise ValueError(
+            f"test_debug_checks must be file_exists=[...]: {checks}"
+        )
     return [f.strip() for f in match.group(1).split(",") if f.strip()]
 
 
@@ -73,8 +74,9 @@ def tiny_models(tmp_path_factory):
             str(root / "roberta"), "roberta"
         ),
         "tiny_t5": build_tiny_hf_text_encoder(str(root / "t5"), "t5"),
-        "tiny_emotion2vec": build_tiny_emotion2vec(str(root / "emotion2vec")),
-        "tiny_speaker_model": build_tiny_speaker_model(str(root / "ecapa")),
+        # the published layouts (emotion2vec_base, spkrec-ecapa-voxceleb)
+        "tiny_emotion2vec": make_emotion2vec_base(str(root / "emotion2vec")),
+        "tiny_speaker_model": make_spkrec_ecapa_voxceleb(str(root / "ecapa")),
         "tiny_passt": build_tiny_passt(str(root / "passt.pt")),
     }
 

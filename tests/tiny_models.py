@@ -415,12 +415,15 @@ def build_tiny_emotion2vec(out_dir, seed=0, **conf_kwargs):
 def build_tiny_speaker_model(
     out_dir, n_mels=40, channels=(16, 16, 16, 16, 48), lin_neurons=16, seed=0
 ):
-    """A tiny folder in the layout of SpeechBrain's speaker models.
+    """A tiny folder with the embedding model of a SpeechBrain speaker model.
 
     ``embedding_model.ckpt`` holds a randomly initialised ``ECAPA_TDNN``
-    state dict, as ``speechbrain/spkrec-ecapa-voxceleb`` does, so that
+    state dict, as in ``speechbrain/spkrec-ecapa-voxceleb``, so that
     ``ECAPASpeechEncoder(pretrained_source=out_dir, ...)`` loads it through
-    SpeechBrain's Pretrainer like the real model.
+    SpeechBrain's Pretrainer like the real model. It is only the file the
+    lobe reads; ``tests/published_layouts.py`` writes the whole repository
+    (``hyperparams.yaml``, ``mean_var_norm_emb.ckpt``, ``classifier.ckpt``,
+    ``label_encoder.txt``).
 
     Arguments
     ---------

@@ -48,7 +48,9 @@ class ExpressiveRetrievalBrain(StyleRetrievalBrain):
         if stage != sb.Stage.TEST:
             text = self.embed_text(batch.description)
         if stage != sb.Stage.TRAIN:
-            self.collect_embeddings(batch, speech[-1], ["style"])
+            self.collect_embeddings(
+                batch, self.retrieval_embedding(speech), ["style"]
+            )
         return speech, text
 
     def compute_objectives(self, predictions, batch, stage):

@@ -40,7 +40,11 @@ class StyleSynthBrain(StyleRetrievalBrain):
         if stage != sb.Stage.TEST:
             text = self.embed_text(batch.description)
         if stage != sb.Stage.TRAIN:
-            self.collect_embeddings(batch, speech[-1], self.hparams.eval_fields)
+            self.collect_embeddings(
+                batch,
+                self.retrieval_embedding(speech),
+                self.hparams.eval_fields,
+            )
         return speech, text
 
     def compute_objectives(self, predictions, batch, stage):
@@ -195,6 +199,7 @@ if __name__ == "__main__":
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
+    brain.retrieval_level = hparams["retrieval_level"]
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],

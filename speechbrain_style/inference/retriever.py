@@ -25,12 +25,18 @@ from speechbrain_style.inference.export import (
     DESCRIPTIONS_FILE,
     model_fingerprint,
 )
+from speechbrain_style.lobes.heads import select_level
 
 logger = get_logger(__name__)
 
 
 class StyleRetriever(Pretrained):
     """Speech-text retrieval model for inference.
+
+    Speech and text are embedded with the heads' level
+    ``retrieval_level`` (recorded in the folder's ``hyperparams.yaml`` by
+    ``StyleRetrievalBrain.export_inference``; default 0, the projection),
+    the level the model was validated on.
 
     Arguments
     ---------
@@ -91,6 +97,11 @@ class StyleRetriever(Pretrained):
         return int(getattr(self.hparams, "sample_rate", 16000))
 
     @property
+    def retrieval_level(self):
+        """Head level used for retrieval (``hparams.retrieval_level``)."""
+        return getattr(self.hparams, "retrieval_level", 0)
+
+    @property
     def fingerprint(self):
         """Hash of the model folder (recorded in indexes)."""
         if not hasattr(self, "_fingerprint"):
@@ -126,7 +137,9 @@ class StyleRetriever(Pretrained):
             chunk = [t.strip() for t in texts[start : start + batch_size]]
             with self.inference_ctx:
                 feats = self.mods.text_encoder(chunk)
-                out.append(self.mods.text_head(feats)[-1].float().cpu())
+                levels = self.mods.text_head(feats)
+                emb = select_level(levels, self.retrieval_level)
+                out.append(emb.float().cpu())
         return torch.cat(out)
 
     @torch.no_grad()
@@ -153,7 +166,8 @@ class StyleRetriever(Pretrained):
         wav_lens = wav_lens.float().to(self.device)
         with self.inference_ctx:
             feats = self.mods.speech_encoder(wavs, wav_lens)
-            emb = self.mods.speech_head(feats)[-1]
+            levels = self.mods.speech_head(feats)
+            emb = select_level(levels, self.retrieval_level)
         return emb.float().cpu()
 
     def encode_batch(self, wavs, wav_lens=None):

@@ -24,6 +24,7 @@ from speechbrain.processing.features import (
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.lobes.common import FreezableLobe
+from speechbrain_style.lobes.loading import load_matching_state_dict
 
 logger = get_logger(__name__)
 
@@ -72,6 +73,17 @@ class ECAPASpeechEncoder(FreezableLobe):
     freeze : bool
         If True, parameters get ``requires_grad=False``, the module stays in
         eval mode and the forward runs under ``torch.no_grad()``.
+    pretrained_source : str, optional
+        A SpeechBrain speaker model (hub id such as
+        ``speechbrain/spkrec-ecapa-voxceleb``, or a local folder of that
+        layout) whose ``embedding_model.ckpt`` initialises the ECAPA-TDNN
+        (see ``load_pretrained``).
+    savedir : str, optional
+        Where the Pretrainer collects fetched files.
+    strict : bool
+        A pretrained checkpoint with missing or unexpected weights raises an
+        error naming them (True) or loads with a warning naming them
+        (False). SpeechBrain's own parameter transfer only warns.
 
     Example
     -------
@@ -98,6 +110,7 @@ class ECAPASpeechEncoder(FreezableLobe):
         freeze=False,
         pretrained_source=None,
         savedir=None,
+        strict=True,
     ):
         super().__init__()
         channels, kernel_sizes, dilations = (
@@ -131,6 +144,7 @@ class ECAPASpeechEncoder(FreezableLobe):
             # Pretrained weights end up in the module's state dict (and so in
             # every checkpoint): an exported model must not fetch them again.
             "pretrained_source": None,
+            "strict": strict,
         }
         context = left_frames > 0 or right_frames > 0
         self.compute_features = Fbank(
@@ -156,20 +170,24 @@ class ECAPASpeechEncoder(FreezableLobe):
         )
         self.output_size = lin_neurons
         if pretrained_source is not None:
-            self.load_pretrained(pretrained_source, savedir)
+            self.load_pretrained(pretrained_source, savedir, strict=strict)
         self.freeze = freeze
         if freeze:
             self._freeze_parameters()
 
-    def load_pretrained(self, source, savedir=None):
+    def load_pretrained(self, source, savedir=None, strict=True):
         """Loads a SpeechBrain speaker model's ``embedding_model.ckpt``.
 
-        Uses SpeechBrain's ``Pretrainer``, so ``source`` is a hub id such as
-        ``speechbrain/spkrec-ecapa-voxceleb`` (network needed once) or a
-        local folder with that layout (offline). The sizes of this lobe must
-        match the checkpoint (for spkrec-ecapa-voxceleb: n_mels 80, channels
-        [1024, 1024, 1024, 1024, 3072], lin_neurons 192; see
-        ``hparams/speech/ecapa_voxceleb.yaml``).
+        Uses SpeechBrain's ``Pretrainer`` to fetch the file, so ``source``
+        is a hub id such as ``speechbrain/spkrec-ecapa-voxceleb`` (network
+        needed once) or a local folder with that layout (offline:
+        ``hyperparams.yaml``, ``embedding_model.ckpt``,
+        ``mean_var_norm_emb.ckpt``, ``classifier.ckpt``,
+        ``label_encoder.txt``; only the embedding model is used). The sizes
+        of this lobe must match the checkpoint (for spkrec-ecapa-voxceleb:
+        n_mels 80, channels [1024, 1024, 1024, 1024, 3072], lin_neurons
+        192; see ``hparams/speech/ecapa_voxceleb.yaml``). The weights are
+        loaded with ``load_matching_state_dict``: every key must match.
 
         Arguments
         ---------
@@ -178,6 +196,8 @@ class ECAPASpeechEncoder(FreezableLobe):
         savedir : str, optional
             Where fetched files are collected (default: a temporary folder
             for hub ids; the folder itself for local sources).
+        strict : bool
+            Raise on missing / unexpected weights (True), or warn (False).
         """
         import os
         import tempfile
@@ -200,8 +220,11 @@ class ECAPASpeechEncoder(FreezableLobe):
             loadables={"embedding_model": self.embedding_model},
             paths={"embedding_model": f"{source}/embedding_model.ckpt"},
         )
-        pretrainer.collect_files()
-        pretrainer.load_collected()
+        path = pretrainer.collect_files()["embedding_model"]
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        load_matching_state_dict(
+            self.embedding_model, state, str(path), strict=strict
+        )
         logger.info("Loaded pretrained ECAPA-TDNN weights from %s", source)
 
     def forward(self, wavs, lens=None):

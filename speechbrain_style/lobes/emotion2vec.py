@@ -5,10 +5,28 @@ Self-Supervised Pre-Training for Speech Emotion Representation", Findings of
 ACL 2024, https://arxiv.org/abs/2312.15185) is a data2vec 2.0 audio model:
 a convolutional feature extractor (50 frames per second at 16 kHz), a
 convolutional relative positional encoder, a transformer prenet and
-transformer blocks with ALiBi biases. The released checkpoints are loaded
-with ``funasr.AutoModel`` (hub "ms": ``iic/emotion2vec_base``; hub "hf":
-``emotion2vec/emotion2vec_base``; or a local folder with ``config.yaml`` +
-``model.pt``), and its ``.model`` (funasr's ``Emotion2vec``) is used here.
+transformer blocks with ALiBi biases. The model is funasr's own
+``Emotion2vec`` class, built from the folder layouts that ``funasr.AutoModel``
+reads (``load_emotion2vec``; hub "ms": ``iic/emotion2vec_base``, hub "hf":
+``emotion2vec/emotion2vec_base``, or a local folder):
+
+* ``configuration.json`` whose ``file_path_metas`` name the config and the
+  checkpoint, as every ModelScope / Hugging Face release ships:
+  ``emotion2vec_base`` (``config.yaml``, ``emotion2vec_base.pt``: a fairseq
+  checkpoint, weights under ``"model"``, with the EMA teacher as
+  ``"_ema"``), ``emotion2vec_plus_seed/base/large`` (``config.yaml``,
+  ``model.pt``, ``tokens.txt``: the emotion labels of its classifier);
+* ``config.yaml`` + ``model.pt`` (what ``save_pretrained`` writes).
+
+The weights are loaded strictly: a checkpoint that lacks a parameter of the
+encoder, or holds one the encoder does not have, raises an error naming the
+keys (``strict=False``: a warning naming them). funasr itself only prints
+"miss key in ckpt" and ignores unexpected keys, so a half-loaded model would
+train silently. The entries an encoder legitimately does not use are
+skipped: the EMA teacher and the decoder of the pre-training
+(``EMOTION2VEC_UNUSED_PREFIXES``) and the emotion classifier ``proj`` of the
+fine-tuned models (the classifier is not built: retrieval uses the frame
+features).
 
 Padding. funasr's ``extract_features`` masks padded frames in the attention
 layers, but its convolutional positional encoder
@@ -33,18 +51,18 @@ Authors
  * speechbrain-style contributors 2026
 """
 
-import io
+import json
 import os
-import random
+import pickle
 from collections import OrderedDict
-from contextlib import contextmanager, nullcontext, redirect_stdout
+from contextlib import contextmanager, nullcontext
 
-import numpy as np
 import torch
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
 from speechbrain_style.lobes.common import FreezableLobe
+from speechbrain_style.lobes.loading import load_matching_state_dict
 
 logger = get_logger(__name__)
 
@@ -55,6 +73,14 @@ POSITIONAL_ENCODER_PATH = (
     'modality_encoders["AUDIO"].relative_positional_encoder '
     "(funasr.models.emotion2vec.audio.AudioEncoder)"
 )
+EMOTION2VEC_UNUSED_PREFIXES = (
+    "_ema",  # fairseq data2vec 2.0: the EMA teacher, saved in the model dict
+    "modality_encoders.AUDIO.decoder.",  # the pre-training decoder
+    "proj.",  # emotion classifier of the fine-tuned models (not built here)
+)
+"""Checkpoint entries that the encoder does not use (skipped, logged)."""
+CHECKPOINT_NESTING = ("state_dict", "model_state_dict", "model")
+"""Keys under which funasr looks for the weights, in this order."""
 
 
 def normalize_waveforms(wavs, lengths, eps=1e-5):
@@ -285,8 +311,10 @@ class Emotion2VecEncoder(FreezableLobe):
     Arguments
     ---------
     source : str
-        A local folder with ``config.yaml`` + ``model.pt`` (e.g. written by
-        ``save_pretrained``; loads with no network) or a hub id:
+        A local folder in a published layout (``configuration.json``, e.g. a
+        downloaded ``emotion2vec_base`` or ``emotion2vec_plus_large``) or
+        with ``config.yaml`` + ``model.pt`` (written by ``save_pretrained``);
+        local folders load with no network. Or a hub id:
         ``emotion2vec/emotion2vec_base`` with ``hub="hf"``,
         ``iic/emotion2vec_base`` with ``hub="ms"``.
     freeze : bool
@@ -307,6 +335,9 @@ class Emotion2VecEncoder(FreezableLobe):
         Replace the positional encoder by ``MaskedConvPositionalEncoder`` so
         that padding does not leak (see the module docstring). Only set
         False to reproduce funasr's behaviour.
+    strict : bool
+        A checkpoint with missing or unexpected weights raises an error
+        naming them (True) or loads with a warning naming them (False).
 
     Example
     -------
@@ -326,6 +357,7 @@ class Emotion2VecEncoder(FreezableLobe):
         hub="hf",
         freeze_feature_extractor=False,
         masked_positional_conv=True,
+        strict=True,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -342,10 +374,11 @@ class Emotion2VecEncoder(FreezableLobe):
             "hub": hub,
             "freeze_feature_extractor": freeze_feature_extractor,
             "masked_positional_conv": masked_positional_conv,
+            "strict": strict,
         }
         self.source = source
         self.pooling = pooling
-        self.model = load_emotion2vec(source, hub)
+        self.model = load_emotion2vec(source, hub, strict=strict)
         audio = self.model.modality_encoders["AUDIO"]
         self.conv_layers = [tuple(layer) for layer in audio.feature_enc_layers]
         self.num_extra_tokens = int(audio.modality_cfg.num_extra_tokens)
@@ -533,64 +566,227 @@ def import_funasr():
     return AutoModel, Emotion2vec
 
 
-def load_emotion2vec(source, hub="hf"):
-    """Loads funasr's ``Emotion2vec`` through ``funasr.AutoModel``.
+def find_emotion2vec_files(folder):
+    """The config and checkpoint of a local emotion2vec folder.
 
-    Side effects of ``AutoModel`` are contained: no PyPI update check
-    (``disable_update``), the torch thread count is kept (``ncpu``), the
-    Python / NumPy / torch random states (which funasr reseeds with 0) are
-    restored, and a checkpoint whose shapes do not match the config raises
-    instead of being skipped (``ignore_init_mismatch=False``).
+    Follows ``funasr.download.download_model_from_hub``: a
+    ``configuration.json`` with ``file_path_metas`` (``config``,
+    ``init_param``, paths relative to the folder) comes first, as in the
+    published repositories; otherwise ``config.yaml`` + ``model.pt``.
+
+    Arguments
+    ---------
+    folder : str
+        The model folder.
+
+    Returns
+    -------
+    tuple of str
+        ``(config_path, checkpoint_path)``.
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path")
+    >>> for name in ("config.yaml", "emotion2vec_base.pt"):
+    ...     _ = (folder / name).write_text("")
+    >>> metas = {"init_param": "emotion2vec_base.pt", "config": "config.yaml"}
+    >>> _ = (folder / "configuration.json").write_text(
+    ...     json.dumps({"file_path_metas": metas}))
+    >>> [os.path.basename(p) for p in find_emotion2vec_files(str(folder))]
+    ['config.yaml', 'emotion2vec_base.pt']
+    """
+    folder = os.fspath(folder)
+    found = sorted(os.listdir(folder))
+    configuration = os.path.join(folder, "configuration.json")
+    if os.path.isfile(configuration):
+        with open(configuration, encoding="utf-8") as fin:
+            try:
+                metas = json.load(fin).get("file_path_metas") or {}
+            except (json.JSONDecodeError, AttributeError) as error:
+                raise ValueError(
+                    f"{configuration} is not a valid configuration.json: "
+                    f"{error}"
+                ) from error
+        paths = []
+        for key, default in (("config", "config.yaml"), ("init_param", None)):
+            name = metas.get(key, default)
+            if name is None and os.path.isfile(
+                os.path.join(folder, "model.pt")
+            ):
+                name = "model.pt"
+            if not isinstance(name, str):
+                raise ValueError(
+                    f"{configuration}: file_path_metas.{key} names no file "
+                    f"(got {name!r}); the folder holds {found}"
+                )
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{configuration} names {key}={name!r}, but {path} does "
+                    f"not exist (the folder holds {found}); is the download "
+                    "complete (git lfs)?"
+                )
+            paths.append(path)
+        return tuple(paths)
+    config = os.path.join(folder, "config.yaml")
+    checkpoint = os.path.join(folder, "model.pt")
+    if os.path.isfile(config) and os.path.isfile(checkpoint):
+        return config, checkpoint
+    raise ValueError(
+        f"source {folder!r} is not an emotion2vec folder: expected a "
+        "configuration.json naming the config and checkpoint (the "
+        "ModelScope / Hugging Face layout) or config.yaml and model.pt; "
+        f"found {found}"
+    )
+
+
+def read_emotion2vec_checkpoint(path):
+    """The flat weight dict of an emotion2vec checkpoint file.
+
+    Unwraps the nestings funasr accepts (``state_dict``,
+    ``model_state_dict``, then ``model``, as in a fairseq checkpoint) and
+    the ``module.`` prefix of DDP-saved weights. The file is read with
+    ``weights_only=True``; a checkpoint that also pickles Python objects
+    (fairseq saves its ``cfg``, ``args`` and training state) is read again
+    with full unpickling, with a warning: only use checkpoints you trust.
+
+    Arguments
+    ---------
+    path : str
+        The checkpoint file.
+
+    Returns
+    -------
+    dict
+        Entry name -> tensor (or another object, e.g. ``_ema``).
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "model.pt"
+    >>> torch.save({"model": {"module.blocks.0.w": torch.ones(1)}}, path)
+    >>> list(read_emotion2vec_checkpoint(path))
+    ['blocks.0.w']
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        logger.warning(
+            f"{path} holds Python objects besides tensors ({error}); reading "
+            "it with full unpickling (weights_only=False), as funasr does. "
+            "Only load checkpoints you trust."
+        )
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    for key in CHECKPOINT_NESTING:
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"{path} holds a {type(state).__name__}, not a state dict"
+        )
+    return {
+        key[len("module.") :] if key.startswith("module.") else key: value
+        for key, value in state.items()
+    }
+
+
+def download_emotion2vec(source, hub="hf"):
+    """Downloads a hub model folder (once) with funasr's hub helpers.
 
     Arguments
     ---------
     source : str
-        Local folder (``config.yaml`` + ``model.pt``) or hub id.
+        Hub id (or funasr alias, e.g. ``emotion2vec_plus_base``).
+    hub : str
+        "hf" / "huggingface" or "ms" / "modelscope".
+
+    Returns
+    -------
+    str
+        The local folder.
+    """
+    from funasr.download.download_model_from_hub import (
+        get_or_download_model_dir,
+        get_or_download_model_dir_hf,
+    )
+    from funasr.download.name_maps_from_hub import name_maps_hf, name_maps_ms
+
+    try:
+        if hub in ("hf", "huggingface"):
+            return get_or_download_model_dir_hf(
+                name_maps_hf.get(source, source)
+            )
+        return get_or_download_model_dir(
+            name_maps_ms.get(source, source), "master", check_latest=False
+        )
+    except Exception as error:
+        raise OSError(
+            f"Could not fetch emotion2vec model {source!r} from hub {hub!r} "
+            f"({type(error).__name__}: {error}); pass a local folder as "
+            "source to load with no network"
+        ) from error
+
+
+def load_emotion2vec(source, hub="hf", strict=True):
+    """Builds funasr's ``Emotion2vec`` from a model folder and loads it.
+
+    The folder layout is read as ``funasr.AutoModel`` reads it
+    (``find_emotion2vec_files``), the model is funasr's class built from the
+    config's ``model_conf`` (without the pre-training decoder and the
+    emotion classifier, which feature extraction does not use), and the
+    weights are loaded with ``load_matching_state_dict``: every parameter
+    of the encoder must be in the checkpoint, and every checkpoint entry
+    must belong to the encoder or to ``EMOTION2VEC_UNUSED_PREFIXES``.
+    The global random state is left untouched.
+
+    Arguments
+    ---------
+    source : str
+        Local folder (see ``find_emotion2vec_files``) or hub id.
     hub : str
         "hf" or "ms" (used for hub ids).
+    strict : bool
+        Raise on missing / unexpected weights (True), or warn (False).
 
     Returns
     -------
     torch.nn.Module
-        The ``Emotion2vec`` model, on CPU.
+        The ``Emotion2vec`` model, on CPU, in eval mode.
     """
-    AutoModel, Emotion2vec = import_funasr()
+    from omegaconf import OmegaConf
 
-    if os.path.exists(source) and not (
-        os.path.isfile(os.path.join(source, "config.yaml"))
-        and os.path.isfile(os.path.join(source, "model.pt"))
-    ):
+    _, Emotion2vec = import_funasr()
+    source = os.fspath(source)
+    if os.path.isdir(source):
+        folder = source
+    elif os.path.exists(source):
         raise ValueError(
-            f"source {source!r} exists but is not a folder with config.yaml "
-            "and model.pt"
+            f"source {source!r} is a file; expected an emotion2vec folder "
+            "(configuration.json, or config.yaml and model.pt) or a hub id"
         )
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    printed = io.StringIO()  # funasr prints its version and hub errors
-    try:
-        with torch.random.fork_rng(), redirect_stdout(printed):
-            auto = AutoModel(
-                model=source,
-                hub=hub,
-                device="cpu",
-                ncpu=torch.get_num_threads(),
-                disable_update=True,
-                disable_pbar=True,
-                log_level="WARNING",
-                ignore_init_mismatch=False,
-            )
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        for line in printed.getvalue().splitlines():
-            if "fail" in line.lower() or "error" in line.lower():
-                logger.warning("funasr: %s", line)
-            elif line.strip():
-                logger.debug("funasr: %s", line)
-    model = auto.model
-    if not isinstance(model, Emotion2vec):
+    else:
+        folder = download_emotion2vec(source, hub)
+    config_path, checkpoint = find_emotion2vec_files(folder)
+    config = OmegaConf.to_container(OmegaConf.load(config_path), resolve=True)
+    model_name = config.get("model") if isinstance(config, dict) else None
+    if model_name != FUNASR_MODEL_NAME:
         raise TypeError(
-            f"{source} is a funasr {type(model).__name__}, not an "
+            f"{config_path} describes a funasr {model_name!r} model, not an "
             f"{FUNASR_MODEL_NAME} model"
         )
-    logger.info("Loaded emotion2vec from %s", source)
+    if not isinstance(config.get("model_conf"), dict):
+        raise ValueError(f"{config_path} has no model_conf section")
+    with torch.random.fork_rng(devices=[]):
+        model = Emotion2vec(model_conf=config["model_conf"], vocab_size=-1)
+    audio = model.modality_encoders["AUDIO"]
+    if getattr(audio, "decoder", None) is not None:
+        audio.remove_pretraining_modules()
+    load_matching_state_dict(
+        model,
+        read_emotion2vec_checkpoint(checkpoint),
+        checkpoint,
+        strict=strict,
+        ignore_unexpected=EMOTION2VEC_UNUSED_PREFIXES,
+    )
+    model.eval()
+    logger.info("Loaded emotion2vec from %s", checkpoint)
     return model

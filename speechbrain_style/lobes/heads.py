@@ -45,7 +45,9 @@ class ProjectionHead(nn.Module):
 
     A loss can use either level or sum over both (speaker-text retrieval
     paper, Eq. 3). The paper searches the projection-level space at
-    inference, so ``output_size`` is the size of level 0; ``level_sizes``
+    inference, so level 0 is the retrieval embedding by default (see
+    ``select_level``; ``retrieval_level`` in the recipes and inference
+    folders) and ``output_size`` is the size of level 0; ``level_sizes``
     gives the size of every level.
 
     Arguments
@@ -165,3 +167,46 @@ class ProjectionHead(nn.Module):
         if self.transform is not None:
             levels.append(F.normalize(self.transform(projected), dim=-1))
         return levels
+
+
+def select_level(levels, level=0):
+    """The retrieval embedding among the levels returned by a head.
+
+    The single rule used by validation, evaluation, export and inference:
+    level 0 (the projection) unless ``retrieval_level`` says otherwise.
+
+    Arguments
+    ---------
+    levels : list of torch.Tensor
+        The output of ``ProjectionHead.forward``.
+    level : int
+        The level to use (0: projection, 1: transform layers; negative
+        values count from the last level).
+
+    Returns
+    -------
+    torch.Tensor
+        ``levels[level]``.
+
+    Example
+    -------
+    >>> import torch
+    >>> head = ProjectionHead(16, proj_size=8, num_transform_layers=1)
+    >>> levels = head(torch.randn(2, 16))
+    >>> select_level(levels) is levels[0]
+    True
+    >>> select_level(levels, 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: retrieval_level=2 but the head gives 2 level(s) ...
+    """
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise ValueError(
+            f"retrieval_level must be an int (a head level), got {level!r}"
+        )
+    if not -len(levels) <= level < len(levels):
+        raise ValueError(
+            f"retrieval_level={level} but the head gives {len(levels)} "
+            "level(s) (0: projection, 1: transform layers)"
+        )
+    return levels[level]

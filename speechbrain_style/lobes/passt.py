@@ -49,6 +49,7 @@ from speechbrain.utils.logger import get_logger
 from torch import nn
 
 from speechbrain_style.lobes.common import FreezableLobe
+from speechbrain_style.lobes.loading import load_matching_state_dict
 
 logger = get_logger(__name__)
 
@@ -499,13 +500,18 @@ def resolve_checkpoint(checkpoint):
     )
 
 
-def load_passt_state_dict(model, checkpoint, save_path=None):
+def load_passt_state_dict(model, checkpoint, save_path=None, strict=True):
     """Loads a PaSST checkpoint (name, URL or file) into ``model``.
 
-    Accepts a plain PaSST state dict, one wrapped in ``{"model": ...}`` or
-    ``{"state_dict": ...}``, and hear21passt wrapper keys (``net.`` prefix,
-    ``mel.*``); classifier heads are ignored. Every parameter of ``model``
-    must be in the checkpoint with the same shape.
+    Accepts a plain PaSST state dict (the published releases, e.g.
+    ``passt-s-f128-p16-s10-ap.476-swa.pt``: hear21passt's ``PaSST`` with
+    its AudioSet classifier ``head.0`` (LayerNorm), ``head.1`` and
+    ``head_dist``), one wrapped in ``{"model": ...}`` or
+    ``{"state_dict": ...}``, and hear21passt wrapper keys (``net.``
+    prefix, ``mel.*``); the classifier heads and the wrapper's front end are
+    skipped. Every other key must match: a missing or unexpected key raises
+    an error naming it (``strict=False``: a warning), a shape mismatch
+    always raises.
 
     Arguments
     ---------
@@ -516,6 +522,8 @@ def load_passt_state_dict(model, checkpoint, save_path=None):
         or local file.
     save_path : str, optional
         Download folder (default: torch's hub cache).
+    strict : bool
+        Raise on missing / unexpected weights (True), or warn (False).
 
     Example
     -------
@@ -541,23 +549,14 @@ def load_passt_state_dict(model, checkpoint, save_path=None):
         for prefix in ("module.", "net."):
             if key.startswith(prefix):
                 key = key[len(prefix) :]
-        if not key.startswith(_UNUSED_PREFIXES):
-            cleaned[key] = value
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(cleaned))
-    unexpected = sorted(set(cleaned) - set(expected))
-    mismatched = [
-        f"{key}: {tuple(cleaned[key].shape)} vs {tuple(value.shape)}"
-        for key, value in expected.items()
-        if key in cleaned and cleaned[key].shape != value.shape
-    ]
-    if missing or unexpected or mismatched:
-        raise ValueError(
-            f"PaSST checkpoint {location} does not match the configured "
-            f"model: missing {missing[:5]}, unexpected {unexpected[:5]}, "
-            f"shape mismatches (checkpoint vs model) {mismatched[:5]}"
-        )
-    model.load_state_dict(cleaned)
+        cleaned[key] = value
+    load_matching_state_dict(
+        model,
+        cleaned,
+        location,
+        strict=strict,
+        ignore_unexpected=_UNUSED_PREFIXES,
+    )
 
 
 class PaSSTEncoder(FreezableLobe):
@@ -603,6 +602,9 @@ class PaSSTEncoder(FreezableLobe):
         Frozen encoder (no gradient, eval mode).
     save_path : str, optional
         Download folder for named / URL checkpoints.
+    strict : bool
+        A checkpoint with missing or unexpected weights raises an error
+        naming them (True) or loads with a warning naming them (False).
 
     Example
     -------
@@ -636,6 +638,7 @@ class PaSSTEncoder(FreezableLobe):
         fmax_aug_range=2000,
         freeze=False,
         save_path=None,
+        strict=True,
     ):
         super().__init__()
         hop_seconds = window_seconds if hop_seconds is None else hop_seconds
@@ -666,6 +669,7 @@ class PaSSTEncoder(FreezableLobe):
             "fmin_aug_range": fmin_aug_range,
             "fmax_aug_range": fmax_aug_range,
             "freeze": freeze,
+            "strict": strict,
         }
         self.sample_rate = sample_rate
         self.window_samples = int(round(window_seconds * sample_rate))
@@ -700,7 +704,9 @@ class PaSSTEncoder(FreezableLobe):
             )
         self.output_size = embed_dim
         if checkpoint is not None:
-            load_passt_state_dict(self.passt, checkpoint, save_path=save_path)
+            load_passt_state_dict(
+                self.passt, checkpoint, save_path=save_path, strict=strict
+            )
         self.freeze = freeze
         if freeze:
             self._freeze_parameters()

@@ -23,11 +23,13 @@ Authors
 """
 
 import os
+from collections import OrderedDict
 
 import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.lobes.common import FreezableLobe
+from speechbrain_style.lobes.loading import report_key_mismatch
 
 logger = get_logger(__name__)
 
@@ -93,11 +95,16 @@ class HFTextEncoder(FreezableLobe):
 
     Embedding cache: when the encoder is frozen and ``cache_embeddings`` is
     True, the pooled output of each distinct text string is memoised on CPU
-    (a dict keyed by the string) and moved to the module's device on use.
-    Training draws descriptions from a finite bank, so a frozen encoder then
-    encodes each description once instead of once per batch. The cache is
-    cleared when the encoder is unfrozen (``encoder.freeze = False``), when
-    weights are loaded with ``load_state_dict`` and by ``clear_cache()``.
+    and moved to the module's device on use. Training draws descriptions
+    from a finite bank, so a frozen encoder then encodes each description
+    once instead of once per batch. The cache is a least-recently-used
+    (LRU) map of at most ``cache_size`` texts (an ``OrderedDict``, as
+    ``functools.lru_cache`` keeps its entries): a long-running server that
+    sees ever new queries keeps a bounded memory (about ``cache_size *
+    output_size * 4`` bytes: 30 MB for 10,000 768-d embeddings). The cache
+    is cleared when the encoder is unfrozen (``encoder.freeze = False``),
+    when weights are loaded with ``load_state_dict`` and by
+    ``clear_cache()``.
 
     Arguments
     ---------
@@ -114,6 +121,14 @@ class HFTextEncoder(FreezableLobe):
         Texts are truncated to this many tokens.
     cache_embeddings : bool
         Memoise pooled outputs per text while frozen (see above).
+    cache_size : int
+        Most texts kept in the cache (least recently used ones are evicted).
+    strict : bool
+        A checkpoint with missing or unexpected weights raises an error
+        naming them (True) or loads with a warning naming them (False).
+        The heads of ``*ForMaskedLM`` / pre-training / encoder-decoder
+        checkpoints (``lm_head``, ``cls``, ``decoder``) and the unused
+        BERT pooler are never counted.
     save_path : str, optional
         Cache directory for hub downloads (``cache_dir`` of
         ``from_pretrained``); None uses the Hugging Face default.
@@ -135,7 +150,9 @@ class HFTextEncoder(FreezableLobe):
         freeze=True,
         max_length=64,
         cache_embeddings=True,
+        cache_size=10000,
         save_path=None,
+        strict=True,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -146,6 +163,14 @@ class HFTextEncoder(FreezableLobe):
             raise ValueError(
                 f"max_length must be a positive int, got {max_length!r}"
             )
+        if (
+            isinstance(cache_size, bool)
+            or not isinstance(cache_size, int)
+            or cache_size <= 0
+        ):
+            raise ValueError(
+                f"cache_size must be a positive int, got {cache_size!r}"
+            )
         source = os.fspath(source)
         self.init_kwargs = {
             "source": source,
@@ -153,17 +178,20 @@ class HFTextEncoder(FreezableLobe):
             "freeze": freeze,
             "max_length": max_length,
             "cache_embeddings": cache_embeddings,
+            "cache_size": cache_size,
             "save_path": save_path,
+            "strict": strict,
         }
         self.source = source
         self.pooling = pooling
         self.max_length = max_length
         self.cache_embeddings = cache_embeddings
-        self._cache = {}
+        self.cache_size = cache_size
+        self._cache = OrderedDict()
         self._freeze = False
 
         self.model, self.tokenizer, config = _load_model_and_tokenizer(
-            source, save_path
+            source, save_path, strict=strict
         )
         self.model_type = config.model_type
         if self.model_type in T5_MODEL_TYPES and pooling == "cls":
@@ -225,13 +253,21 @@ class HFTextEncoder(FreezableLobe):
         texts = _check_texts(texts)
         if not (self._freeze and self.cache_embeddings):
             return self._encode(texts)
-        missing = [
-            text for text in dict.fromkeys(texts) if text not in self._cache
-        ]
+        found, missing = {}, []
+        for text in dict.fromkeys(texts):
+            if text in self._cache:
+                self._cache.move_to_end(text)  # most recently used
+                found[text] = self._cache[text]
+            else:
+                missing.append(text)
         if missing:
             encoded = self._encode(missing).detach().float().cpu()
-            self._cache.update(zip(missing, encoded, strict=True))
-        stacked = torch.stack([self._cache[text] for text in texts])
+            for text, embedding in zip(missing, encoded, strict=True):
+                found[text] = embedding
+                self._cache[text] = embedding
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)  # least recently used
+        stacked = torch.stack([found[text] for text in texts])
         return stacked.to(self.device)
 
     def _encode(self, texts):
@@ -282,16 +318,20 @@ def _clear_cache_hook(module, incompatible_keys):
     module.clear_cache()
 
 
-# Weights that the encoder never uses: a missing or unused one is expected.
-_IGNORED_KEY_PREFIXES = ("pooler.", "lm_head.", "cls.", "decoder.", "shared.")
+# Weights of a checkpoint that the encoder never uses: the heads of
+# *ForMaskedLM / *ForPreTraining checkpoints, the decoder of encoder-decoder
+# ones. The BERT pooler is removed after loading, so it may be missing.
+_UNUSED_CHECKPOINT_PREFIXES = ("lm_head.", "cls.", "decoder.", "pooler.")
+_DROPPED_MODEL_PREFIXES = ("pooler.",)
 
 
-def _from_pretrained_quietly(model_class, source, config, kwargs):
-    """``from_pretrained`` that reports only the weights that matter.
+def _from_pretrained_checked(model_class, source, config, kwargs, strict):
+    """``from_pretrained`` that fails (or warns) on weights that matter.
 
-    transformers prints a load report for every checkpoint saved with a
-    head (``*ForMaskedLM``) or without a pooler; neither is used here. Any
-    other missing or mismatched weight is logged as a warning.
+    transformers reports the checkpoint's missing, unexpected and
+    mismatched weights; the ones this lobe does not use (see the prefixes
+    above) are expected and logged at debug level, any other one is an
+    error naming the keys (``strict=False``: a warning).
     """
     import transformers
 
@@ -303,24 +343,62 @@ def _from_pretrained_quietly(model_class, source, config, kwargs):
         )
     finally:
         transformers.logging.set_verbosity(verbosity)
-    for kind in ("missing_keys", "mismatched_keys"):
-        keys = [
+
+    def names(kind):
+        """The key names of one kind of the loading report."""
+        return [
             key if isinstance(key, str) else key[0]
             for key in info.get(kind, [])
         ]
-        keys = [k for k in keys if not k.startswith(_IGNORED_KEY_PREFIXES)]
-        if keys:
-            logger.warning(
-                "%s: %d weights %s in the checkpoint and newly initialised: %s",
-                source,
-                len(keys),
-                "missing" if kind == "missing_keys" else "mismatched",
-                ", ".join(keys[:10]),
-            )
+
+    missing = names("missing_keys")
+    unexpected = names("unexpected_keys")
+    logger.debug(
+        "%s: unused checkpoint weights %s, dropped model weights %s",
+        source,
+        [k for k in unexpected if k.startswith(_UNUSED_CHECKPOINT_PREFIXES)],
+        [k for k in missing if k.startswith(_DROPPED_MODEL_PREFIXES)],
+    )
+    report_key_mismatch(
+        source,
+        missing=[
+            k for k in missing if not k.startswith(_DROPPED_MODEL_PREFIXES)
+        ],
+        unexpected=[
+            k
+            for k in unexpected
+            if not k.startswith(_UNUSED_CHECKPOINT_PREFIXES)
+        ],
+        mismatched=[str(key) for key in info.get("mismatched_keys", [])],
+        strict=strict,
+    )
     return model
 
 
-def _load_model_and_tokenizer(source, save_path):
+def _check_sentencepiece_conversion(source):
+    """A SentencePiece-only folder needs protobuf for its fast tokenizer.
+
+    T5 v1.1 / mT5 repositories ship ``spiece.model`` without
+    ``tokenizer.json``; transformers converts it with protobuf, and fails
+    with an unrelated parsing error when protobuf is missing.
+    """
+    if not os.path.isdir(source) or os.path.isfile(
+        os.path.join(source, "tokenizer.json")
+    ):
+        return
+    if not any(name.endswith(".model") for name in os.listdir(source)):
+        return
+    try:
+        import google.protobuf  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            f"{source} has a SentencePiece tokenizer (spiece.model) and no "
+            "tokenizer.json: converting it to a fast tokenizer needs "
+            "protobuf (pip install protobuf)"
+        ) from error
+
+
+def _load_model_and_tokenizer(source, save_path, strict=True):
     """Loads (model, tokenizer, config) from a hub id or a local directory."""
     import transformers
 
@@ -342,11 +420,14 @@ def _load_model_and_tokenizer(source, save_path):
         model_class = getattr(transformers, t5_classes[config.model_type])
     else:
         model_class = transformers.AutoModel
-    model = _from_pretrained_quietly(model_class, source, config, kwargs)
+    model = _from_pretrained_checked(
+        model_class, source, config, kwargs, strict
+    )
     if getattr(model, "pooler", None) is not None:
         # BERT-style pooler (dense + tanh on the first token): its output is
         # unused here, and unused parameters would break DDP fine-tuning.
         model.pooler = None
+    _check_sentencepiece_conversion(source)
     tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
     logger.info(
         "Loaded %s (%s) from %s",

@@ -58,12 +58,16 @@ class LearnableLogitScale(nn.Module):
     report them.
 
     The module stores the log of the logit scale ``1 / T`` (a Parameter, or a
-    buffer when ``learnable=False``) and returns the logit scale clamped to
-    ``[1 / max_temperature, 1 / min_temperature]``. The clamp is applied in
-    ``forward``, so the gradient w.r.t. the stored value is zero while it is
-    beyond a bound. Remember to give the module to an optimizer, and prefer
-    no weight decay for it (weight decay pulls the log-scale towards 0,
-    i.e. towards T = 1).
+    buffer when ``learnable=False``) and ``forward`` returns
+    ``exp(log_logit_scale)``, unclamped, so the stored value always gets its
+    gradient, also at (or beyond) a bound. The bounds
+    ``[1 / max_temperature, 1 / min_temperature]`` on the logit scale are
+    enforced on the parameter itself by ``clamp_()``, which the training loop
+    calls after every optimizer step, as open_clip does
+    (``logit_scale.clamp_(0, math.log(100))`` after ``optimizer.step()``);
+    ``StyleRetrievalBrain`` does it in ``optimizers_step``. Remember to give
+    the module to an optimizer, and prefer no weight decay for it (weight
+    decay pulls the log-scale towards 0, i.e. towards T = 1).
 
     Arguments
     ---------
@@ -84,6 +88,10 @@ class LearnableLogitScale(nn.Module):
     20.0
     >>> round(temperature.temperature, 4)
     0.05
+    >>> with torch.no_grad():  # e.g. an optimizer step to T = 0.001
+    ...     _ = temperature.log_logit_scale.fill_(math.log(1000.0))
+    >>> round(temperature.clamp_().temperature, 4)  # back to min_temperature
+    0.01
     >>> LearnableLogitScale(learnable=False).log_logit_scale.requires_grad
     False
     """
@@ -121,14 +129,29 @@ class LearnableLogitScale(nn.Module):
             self.register_buffer("log_logit_scale", log_scale)
 
     def forward(self):
-        """Returns the logit scale ``1 / T`` (0-d tensor), clamped."""
-        return self.log_logit_scale.exp().clamp(
-            min=1.0 / self.max_temperature, max=1.0 / self.min_temperature
+        """Returns the logit scale ``1 / T`` (0-d tensor), unclamped."""
+        return self.log_logit_scale.exp()
+
+    @torch.no_grad()
+    def clamp_(self):
+        """Clamps the stored log-scale in place to the temperature bounds.
+
+        Call it after each optimizer step (``StyleRetrievalBrain`` does).
+
+        Returns
+        -------
+        LearnableLogitScale
+            self
+        """
+        self.log_logit_scale.clamp_(
+            min=math.log(1.0 / self.max_temperature),
+            max=math.log(1.0 / self.min_temperature),
         )
+        return self
 
     @property
     def temperature(self):
-        """The current (clamped) temperature T as a float."""
+        """The current temperature T as a float."""
         return 1.0 / float(self.forward().detach())
 
     def extra_repr(self):

@@ -7,10 +7,10 @@ import torch
 from speechbrain.dataio.batch import PaddedBatch
 
 from speechbrain_style.caption_recipe import (
-    WarmupCosineScheduler,
     caption_dataio_prep,
     expand_captions,
 )
+from speechbrain_style.nnet.schedulers import warmup_cosine_scheduler
 from tests.fake_data import make_fake_clotho
 from tests.prepare_utils import load_recipe_module
 
@@ -77,20 +77,44 @@ def _seed_lr(epoch, base=2e-5, min_lr=1e-7, warmup=1, stop=15):
     return min_lr
 
 
-def test_scheduler_follows_the_seed_schedule_and_checkpoints(tmp_path):
+def test_scheduler_follows_the_seed_schedule_and_checkpoints():
     param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.AdamW([param], lr=1.0)
-    sched = WarmupCosineScheduler(2e-5, 1, 15, 1e-7, steps_per_epoch=4)
-    lrs = [sched(opt) for _ in range(4 * 20)]
-    expected = [_seed_lr((step + 1) / 4) for step in range(80)]
-    assert lrs == pytest.approx(expected, rel=1e-12)
-    assert opt.param_groups[0]["lr"] == pytest.approx(1e-7)
+    opt = torch.optim.AdamW([param], lr=2e-5)
+    sched = warmup_cosine_scheduler(opt, 4, 1, 15, min_lr=1e-7)
+    lrs = []
+    for step in range(4 * 20):
+        lrs.append(opt.param_groups[0]["lr"])  # the lr of optimizer step n
+        opt.step()
+        sched.step()
+        if step == 29:  # checkpoint in the middle of the cosine
+            state = sched.state_dict()
+    expected = [_seed_lr(n / 4) for n in range(1, 81)]
+    assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-15)
     assert lrs[3] == pytest.approx(2e-5)  # end of the warm-up epoch
-    sched.save(tmp_path / "sched.ckpt")
-    again = WarmupCosineScheduler(2e-5, 1, 15, 1e-7, steps_per_epoch=4)
-    again.load(tmp_path / "sched.ckpt")
-    assert again.step == 80
-    with pytest.raises(ValueError, match="steps_per_epoch"):
-        WarmupCosineScheduler(1.0)(opt)
-    with pytest.raises(ValueError, match="warmup_epochs"):
-        WarmupCosineScheduler(1.0, warmup_epochs=3, rampdown_stop_epoch=2)
+    assert lrs[-1] == pytest.approx(1e-7)
+    # a fresh scheduler restored from the checkpoint continues identically
+    opt2 = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=2e-5)
+    again = warmup_cosine_scheduler(opt2, 4, 1, 15, min_lr=1e-7)
+    again.load_state_dict(state)
+    opt2.param_groups[0]["lr"] = lrs[30]  # restored with the optimizer
+    resumed = []
+    for _ in range(30, 80):
+        resumed.append(opt2.param_groups[0]["lr"])
+        opt2.step()
+        again.step()
+    assert resumed == pytest.approx(expected[30:], rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"steps_per_epoch": 0}, "steps_per_epoch"),
+        ({"warmup_epochs": 3, "rampdown_stop_epoch": 2}, "warmup_epochs"),
+        ({"min_lr": 1.0}, "min_lr"),
+    ],
+)
+def test_scheduler_bad_arguments(kwargs, match):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    kwargs = {"steps_per_epoch": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        warmup_cosine_scheduler(opt, **kwargs)

@@ -180,7 +180,7 @@ def test_checkpoint_round_trip_and_wrapper_layout(tmp_path):
 def test_checkpoint_errors_name_the_file(tmp_path, no_network):
     path = tmp_path / "other.pt"
     torch.save(PaSST(embed_dim=8, depth=1, num_heads=2).state_dict(), path)
-    with pytest.raises(ValueError, match="other.pt.*shape mismatches"):
+    with pytest.raises(ValueError, match="other.pt.*shape mismatch"):
         load_passt_state_dict(PaSST(**TINY), str(path))
     with pytest.raises(ValueError, match="missing"):
         load_passt_state_dict(PaSST(**dict(TINY, depth=3)), str(path))

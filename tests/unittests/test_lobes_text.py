@@ -148,6 +148,45 @@ def test_frozen_cache_encodes_each_text_once(tiny_dirs):
     assert calls[-2:] == [3, 3]
 
 
+def test_frozen_cache_is_a_bounded_lru(tiny_dirs):
+    encoder = HFTextEncoder(
+        tiny_dirs["bert"], pooling="mean", freeze=True, cache_size=3
+    )
+    reference = HFTextEncoder(
+        tiny_dirs["bert"], pooling="mean", freeze=True, cache_embeddings=False
+    )
+    queries = [f"a calm voice number {i}" for i in range(8)]
+    first = {}
+    sizes = []
+    for query in queries:
+        out = encoder([query, queries[0]])  # queries[0] stays recently used
+        sizes.append(len(encoder._cache))
+        torch.testing.assert_close(out, reference([query, queries[0]]))
+        first.setdefault(queries[0], out[1])
+        first[query] = out[0]
+        # a hit returns exactly the embedding computed the first time
+        assert torch.equal(out[1], first[queries[0]])
+        assert set(list(encoder._cache)[-2:]) == {query, queries[0]}
+    assert max(sizes) == 3
+    assert queries[0] in encoder._cache  # the most used query survived
+    assert queries[1] not in encoder._cache  # old ones were evicted
+    # more distinct texts in one call than the cache holds
+    out = encoder(queries)
+    assert len(encoder._cache) == 3
+    torch.testing.assert_close(out, reference(queries))
+    # hits are identical to the last computation and encode nothing
+    calls = []
+    encoder.model.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(1), with_kwargs=True
+    )
+    cached = list(encoder._cache)
+    expected = out[[queries.index(text) for text in cached]]
+    assert torch.equal(encoder(cached), expected)
+    assert calls == []
+    with pytest.raises(ValueError, match="cache_size"):
+        HFTextEncoder(tiny_dirs["bert"], cache_size=0)
+
+
 def test_freeze_keeps_eval_mode_and_no_grad(tiny_dirs):
     encoder = HFTextEncoder(tiny_dirs["bert"], pooling="mean", freeze=True)
     assert all(not p.requires_grad for p in encoder.parameters())

@@ -198,24 +198,47 @@ def test_temperature_receives_gradient_matching_finite_difference():
     assert grad == pytest.approx(numeric, rel=1e-6)
 
 
-def test_temperature_is_clamped_and_has_no_gradient_beyond_clamp():
-    temperature = LearnableLogitScale(
-        init_temperature=0.07, min_temperature=0.01, max_temperature=1.0
-    )
-    assert temperature().item() == pytest.approx(1 / 0.07, rel=1e-6)
-    assert temperature.temperature == pytest.approx(0.07, rel=1e-6)
+def _unclamped_reference_gradient(log_scale, speech, text):
+    """dL/dlog_scale of ``exp(log_scale)`` used as the logit scale."""
+    leaf = torch.tensor(log_scale, requires_grad=True)
+    InfoNCELoss()(speech, text, leaf.exp()).backward()
+    return leaf.grad.item()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"init_temperature": 1.0, "max_temperature": 1.0},
+        {"init_temperature": 0.01, "min_temperature": 0.01},
+    ],
+)
+def test_temperature_gradient_is_not_zero_at_a_bound(kwargs):
+    torch.manual_seed(0)
     speech = F.normalize(torch.randn(4, 3), dim=1)
     text = F.normalize(torch.randn(4, 3), dim=1)
-    with torch.no_grad():  # T = 0.001, below min_temperature
-        temperature.log_logit_scale.fill_(math.log(1000.0))
-    scale = temperature()
-    assert scale.item() == pytest.approx(100.0, rel=1e-6)
-    assert temperature.temperature == pytest.approx(0.01, rel=1e-6)
-    InfoNCELoss()(speech, text, scale).backward()
-    assert temperature.log_logit_scale.grad.item() == 0.0
-    with torch.no_grad():  # T = 10, above max_temperature
-        temperature.log_logit_scale.fill_(math.log(0.1))
-    assert temperature().item() == pytest.approx(1.0)
+    temperature = LearnableLogitScale(**kwargs)
+    InfoNCELoss()(speech, text, temperature()).backward()
+    grad = temperature.log_logit_scale.grad.item()
+    expected = _unclamped_reference_gradient(
+        math.log(1.0 / kwargs["init_temperature"]), speech, text
+    )
+    assert expected != 0.0
+    assert grad == pytest.approx(expected, rel=1e-5)
+
+
+def test_clamp_moves_the_parameter_back_to_the_bounds():
+    temperature = LearnableLogitScale(0.07, 0.01, 1.0)
+    with torch.no_grad():
+        temperature.log_logit_scale.fill_(math.log(1000.0))  # T = 0.001
+    assert temperature().item() == pytest.approx(1000.0, rel=1e-5)
+    temperature.clamp_()
+    assert temperature.log_logit_scale.item() == pytest.approx(math.log(100.0))
+    with torch.no_grad():
+        temperature.log_logit_scale.fill_(math.log(0.1))  # T = 10
+    assert temperature.clamp_().temperature == pytest.approx(1.0)
+    with torch.no_grad():
+        temperature.log_logit_scale.fill_(math.log(20.0))  # inside: kept
+    assert temperature.clamp_().temperature == pytest.approx(0.05)
 
 
 def test_fixed_temperature_is_a_buffer():
