@@ -14,10 +14,14 @@ yaml. This module holds:
   of the same clip as positives (the seed's hard targets). Validation and
   test have one item per clip with all its captions (the evaluation
   gallery) and, for the validation loss, its first caption.
-* ``WarmupCosineScheduler``: the seed's per-step learning-rate schedule
-  (linear warm-up for one epoch, half-cosine decay to ``min_value`` until
-  ``rampdown_stop_epoch``, then ``min_value``).
+* ``WarmupCosineScheduler`` (now in ``speechbrain_style.nnet.schedulers``,
+  imported here for old imports): the seed's per-step learning-rate
+  schedule.
 * ``run_caption_recipe``: the whole ``train.py``.
+
+The recipes no longer use this module: each ``train.py`` has its own
+``dataio_prepare`` and Brain, built from ``speechbrain_style.dataio.captions``
+(``expand_captions`` lives there now).
 
 Authors
  * speechbrain-style contributors 2026
@@ -28,50 +32,15 @@ import os
 
 import speechbrain as sb
 import torch
-from speechbrain.utils import checkpoints
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.dataio.captions import expand_captions
+from speechbrain_style.nnet.schedulers import WarmupCosineScheduler
 
 logger = get_logger(__name__)
 
 SPLITS = ("train", "valid", "test")
-
-
-def expand_captions(clips):
-    """One item per (clip, caption), with the clip's index.
-
-    Arguments
-    ---------
-    clips : dict
-        ``{clip_id: item}``, items with a ``captions`` list.
-
-    Returns
-    -------
-    dict
-        ``{"<clip_id>#<k>": item + {"clip_id", "clip_index", "caption"}}``;
-        clip indices follow the order of ``clips``.
-
-    Example
-    -------
-    >>> pairs = expand_captions({"a": {"captions": ["x", "y"]},
-    ...                          "b": {"captions": ["z"]}})
-    >>> [(key, p["clip_index"], p["caption"]) for key, p in pairs.items()]
-    [('a#0', 0, 'x'), ('a#1', 0, 'y'), ('b#0', 1, 'z')]
-    """
-    pairs = {}
-    for index, (clip_id, item) in enumerate(clips.items()):
-        captions = item.get("captions")
-        if not captions or isinstance(captions, str):
-            raise ValueError(
-                f"Clip {clip_id!r} needs a non-empty list of captions, got "
-                f"{captions!r}"
-            )
-        for k, caption in enumerate(captions):
-            pairs[f"{clip_id}#{k}"] = dict(
-                item, clip_id=clip_id, clip_index=index, caption=caption
-            )
-    return pairs
 
 
 def caption_dataio_prep(hparams, data=None):
@@ -167,103 +136,6 @@ def caption_dataio_prep(hparams, data=None):
         datasets[split] = dataset
         logger.info(f"{split}: {len(dataset)} items from {len(clips)} clips")
     return datasets
-
-
-@checkpoints.register_checkpoint_hooks
-class WarmupCosineScheduler:
-    """The seed's learning-rate schedule, stepped once per training batch.
-
-    With ``e`` the fractional epoch (steps done / ``steps_per_epoch``):
-    ``lr = value * e / warmup_epochs`` during warm-up; then a half cosine
-    from ``value`` (at ``warmup_epochs``) to ``min_value`` (at
-    ``rampdown_stop_epoch``); then ``min_value``.
-
-    Arguments
-    ---------
-    initial_value : float
-        Peak learning rate (the seed: 2e-5).
-    warmup_epochs : float
-        Linear warm-up length.
-    rampdown_stop_epoch : float
-        End of the cosine decay.
-    min_value : float
-        Final learning rate.
-    steps_per_epoch : int, optional
-        Batches per epoch; ``run_caption_recipe`` sets it from the data.
-
-    Example
-    -------
-    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    >>> sched = WarmupCosineScheduler(1.0, 1, 3, 0.0, steps_per_epoch=2)
-    >>> lrs = []
-    >>> for _ in range(8):
-    ...     _ = sched(opt)
-    ...     lrs.append(round(opt.param_groups[0]["lr"], 3))
-    >>> lrs
-    [0.5, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0, 0.0]
-    """
-
-    def __init__(
-        self,
-        initial_value,
-        warmup_epochs=1.0,
-        rampdown_stop_epoch=15.0,
-        min_value=1e-7,
-        steps_per_epoch=None,
-    ):
-        if not initial_value > 0 or min_value < 0:
-            raise ValueError(
-                "initial_value must be > 0 and min_value >= 0, got "
-                f"{initial_value} and {min_value}"
-            )
-        if warmup_epochs < 0 or rampdown_stop_epoch < warmup_epochs:
-            raise ValueError(
-                "Expected 0 <= warmup_epochs <= rampdown_stop_epoch, got "
-                f"{warmup_epochs} and {rampdown_stop_epoch}"
-            )
-        self.initial_value = initial_value
-        self.warmup_epochs = warmup_epochs
-        self.rampdown_stop_epoch = rampdown_stop_epoch
-        self.min_value = min_value
-        self.steps_per_epoch = steps_per_epoch
-        self.step = 0
-
-    def value_at(self, epoch):
-        """Learning rate at a fractional epoch."""
-        if epoch < self.warmup_epochs:
-            return self.initial_value * epoch / self.warmup_epochs
-        if epoch < self.rampdown_stop_epoch:
-            progress = (epoch - self.warmup_epochs) / (
-                self.rampdown_stop_epoch - self.warmup_epochs
-            )
-            return self.min_value + (self.initial_value - self.min_value) * (
-                0.5 * (1.0 + math.cos(math.pi * progress))
-            )
-        return self.min_value
-
-    def __call__(self, optimizer):
-        """Advances one step and sets the learning rate of ``optimizer``."""
-        if not self.steps_per_epoch:
-            raise ValueError(
-                "WarmupCosineScheduler.steps_per_epoch is not set (batches "
-                "per epoch)"
-            )
-        self.step += 1
-        lr = self.value_at(self.step / self.steps_per_epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        return lr
-
-    @checkpoints.mark_as_saver
-    def save(self, path):
-        """Saves the step count."""
-        torch.save({"step": self.step}, path)
-
-    @checkpoints.mark_as_loader
-    def load(self, path, end_of_epoch=False):
-        """Restores the step count."""
-        del end_of_epoch
-        self.step = int(torch.load(path)["step"])
 
 
 def run_caption_recipe(argv, prepare, prepare_keys=()):
