@@ -20,14 +20,15 @@ import json
 import os
 import sys
 
+import speechbrain as sb
 import torch
+from hyperpyyaml import load_hyperpyyaml
 from tqdm import tqdm
 from train import prepare_corpus
 
 from speechbrain_style.dataio.audio import load_audio, load_manifest
 from speechbrain_style.inference.retriever import pad_signals
 from speechbrain_style.prompts.speaker import SpeakerDescriber
-from speechbrain_style.recipe import load_recipe_hparams
 from speechbrain_style.speaker import lda_align, speaker_retrieval_metrics
 
 
@@ -65,7 +66,15 @@ def embed_texts(encoder, items, fields, bank, per_speaker):
 
 def main(argv):
     """Fits the LDA on the training set and scores the test set."""
-    hparams, _ = load_recipe_hparams(argv)
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
     prepare_corpus(hparams)
     fields = hparams["description_fields"]
     data = {

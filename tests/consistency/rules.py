@@ -128,8 +128,10 @@ def unused_yaml_keys(hparam_file, script_file):
     ---------
     hparam_file : str
         The recipe's yaml.
-    script_file : str
-        The recipe's ``train.py``.
+    script_file : str or list of str
+        The recipe's ``train.py``; or every script that runs this yaml
+        (e.g. a training script and a baseline that reuses its encoders):
+        a key is then used when one of them reads it.
 
     Returns
     -------
@@ -138,15 +140,18 @@ def unused_yaml_keys(hparam_file, script_file):
     """
     keys = yaml_top_level_keys(hparam_file)
     refs = yaml_references(hparam_file)
-    with open(script_file, encoding="utf-8") as fin:
-        source = fin.read()
+    scripts = [script_file] if isinstance(script_file, str) else script_file
+    sources = []
+    for path in scripts:
+        with open(path, encoding="utf-8") as fin:
+            sources.append(fin.read())
     unused = []
     for key, line in keys.items():
         if key in RUN_OPTIONS:
             continue
         if any(ref_line > line for ref_line in refs.get(key, ())):
             continue
-        if script_uses(source, key):
+        if any(script_uses(source, key) for source in sources):
             continue
         unused.append(key)
     return unused
@@ -169,6 +174,49 @@ def yaml_modules(hparam_file):
                 if match:
                     names.append(match.group(1))
     return names
+
+
+def checkpointer_recoverables(hparam_file):
+    """Names under ``recoverables:`` of the top-level ``checkpointer``."""
+    names, inside, recoverables, indent = [], False, False, None
+    with open(hparam_file, encoding="utf-8") as fin:
+        for line in fin:
+            if re.match(r"^checkpointer\s*:", line):
+                inside = True
+                continue
+            if not inside or line.strip() == "" or line.lstrip()[0] == "#":
+                continue
+            if not line[0].isspace():
+                break
+            if re.match(r"^\s+recoverables\s*:", line):
+                recoverables = True
+                continue
+            match = re.match(r"^(\s+)([A-Za-z_]\w*)\s*:", line)
+            if recoverables and match:
+                indent = indent or match.group(1)
+                if match.group(1) == indent:
+                    names.append(match.group(2))
+    return names
+
+
+def modules_not_checkpointed(hparam_file):
+    """Modules of ``modules:`` that the checkpointer does not save.
+
+    Such a module keeps its last-epoch weights when the best checkpoint is
+    recovered (before the export and the test), so a trained model mixes
+    epochs.
+
+    Arguments
+    ---------
+    hparam_file : str
+        The recipe's yaml.
+
+    Returns
+    -------
+    list of str
+    """
+    saved = set(checkpointer_recoverables(hparam_file))
+    return [name for name in yaml_modules(hparam_file) if name not in saved]
 
 
 def undeclared_modules(hparam_file, script_file):

@@ -11,6 +11,7 @@ import pytest
 from tests.consistency.rules import (
     RECIPE_CSV_COLUMNS,
     missing_docstrings,
+    modules_not_checkpointed,
     read_recipe_csv,
     undeclared_modules,
     unused_yaml_keys,
@@ -89,14 +90,32 @@ def test_listed_files_exist_and_readme_links(row):
             assert link in readme, f"{field} {link} not in the README"
 
 
+def _scripts_running(hparam_file):
+    """Every ``Script_file`` the csv rows run with ``hparam_file``.
+
+    A yaml may be run by several scripts of its recipe (VoxCeleb:
+    ``train.py`` trains with it, ``unlinked_baseline.py`` scores the
+    untrained encoders it declares, without optimizers or losses): each of
+    its keys must be used by one of them.
+    """
+    scripts = []
+    for path in CSV_FILES:
+        for row in read_recipe_csv(path)[1]:
+            same = _path(row["Hparam_file"]) == _path(hparam_file)
+            if same and row["Script_file"].strip() not in scripts:
+                scripts.append(row["Script_file"].strip())
+    return scripts
+
+
 @pytest.mark.parametrize("row", _rows())
 def test_every_yaml_key_is_used(row):
+    scripts = _scripts_running(row["Hparam_file"])
     unused = unused_yaml_keys(
-        _path(row["Hparam_file"]), _path(row["Script_file"])
+        _path(row["Hparam_file"]), [_path(s) for s in scripts]
     )
     assert unused == [], (
         f"{row['Hparam_file']}: keys neither referenced in the yaml nor read "
-        f"by {row['Script_file']}: {unused}"
+        f"by {' or '.join(scripts)}: {unused}"
     )
 
 
@@ -106,6 +125,17 @@ def test_script_modules_are_declared(row):
         _path(row["Hparam_file"]), _path(row["Script_file"])
     )
     assert missing == [], missing
+
+
+@pytest.mark.parametrize("row", _rows())
+def test_every_module_is_checkpointed(row):
+    """The best checkpoint restores every module (none keeps the weights of
+    the last epoch when the model is exported and tested)."""
+    missing = modules_not_checkpointed(_path(row["Hparam_file"]))
+    assert missing == [], (
+        f"{row['Hparam_file']}: modules not in the checkpointer's "
+        f"recoverables: {missing}"
+    )
 
 
 def _python_files():
@@ -149,6 +179,24 @@ def test_rules_catch_what_they_should(tmp_path):
         "        return self.modules.enc, self.modules.dec\n"
     )
     assert unused_yaml_keys(str(yaml), str(script)) == ["unused_key"]
+    # a yaml run by two scripts: a key read by either one is used
+    baseline = tmp_path / "baseline.py"
+    baseline.write_text('"""Doc."""\nprint(hparams["unused_key"])\n')
+    assert unused_yaml_keys(str(yaml), [str(script), str(baseline)]) == []
+    assert unused_yaml_keys(str(yaml), [str(baseline)]) == [
+        "batch_size",
+        "opt",
+        "modules",
+    ]
     assert undeclared_modules(str(yaml), str(script)) == ["dec"]
+    # a module the checkpointer does not save
+    saved = tmp_path / "c.yaml"
+    saved.write_text(
+        "modules:\n    enc: !ref <enc>\n    aux: !ref <aux>\n"
+        "checkpointer: !new:speechbrain.utils.checkpoints.Checkpointer\n"
+        "    checkpoints_dir: x\n    recoverables:\n"
+        "        enc: !ref <enc>\n        counter: !ref <counter>\n"
+    )
+    assert modules_not_checkpointed(str(saved)) == ["aux"]
     missing = [m.split(" ")[-1] for m in missing_docstrings(str(script))]
     assert missing == ["B", "forward"]

@@ -49,7 +49,24 @@ def _run(cmd, cwd, site, timeout=900):
 def installed_wheel(tmp_path_factory):
     """(wheel path, site folder) of a wheel built from the checkout."""
     tmp = tmp_path_factory.mktemp("wheel")
-    dist, site = tmp / "dist", tmp / "site"
+    dist, site, source = tmp / "dist", tmp / "site", tmp / "source"
+    # A copy of the checkout without build products: setuptools' build/
+    # folder keeps deleted modules, which would then ship in the wheel.
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "build",
+            "dist",
+            "results",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".ruff_cache",
+        ),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -61,7 +78,7 @@ def installed_wheel(tmp_path_factory):
             "--quiet",
             "-w",
             str(dist),
-            ROOT,
+            str(source),
         ],
         check=True,
         capture_output=True,

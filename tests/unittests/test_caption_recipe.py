@@ -1,4 +1,7 @@
-"""Tests of speechbrain_style.caption_recipe (datasets, schedule)."""
+"""Tests of the caption recipes' data flow and schedule: the pieces in
+speechbrain_style.dataio.captions and speechbrain_style.nnet.schedulers, and
+the dataio_prepare of recipes/Clotho/train.py and recipes/AudioCaps/train.py.
+"""
 
 import math
 
@@ -6,17 +9,20 @@ import pytest
 import torch
 from speechbrain.dataio.batch import PaddedBatch
 
-from speechbrain_style.caption_recipe import (
-    caption_dataio_prep,
-    expand_captions,
-)
+from speechbrain_style.dataio.captions import clip_items, expand_captions
 from speechbrain_style.nnet.schedulers import warmup_cosine_scheduler
-from tests.fake_data import make_fake_clotho
-from tests.prepare_utils import load_recipe_module
+from tests.fake_data import make_fake_audiocaps, make_fake_clotho
+from tests.prepare_utils import RECIPES_DIR, load_recipe_module
 
 prepare_clotho = load_recipe_module(
     "Clotho", "clotho_prepare.py"
 ).prepare_clotho
+
+
+def _recipe_train_module(recipe, monkeypatch):
+    """``recipes/<recipe>/train.py`` imported (its prepare script beside)."""
+    monkeypatch.syspath_prepend(str(RECIPES_DIR / recipe))
+    return load_recipe_module(recipe, "train.py")
 
 
 def test_expand_captions_errors():
@@ -24,9 +30,12 @@ def test_expand_captions_errors():
         expand_captions({"a": {"captions": "one string"}})
     with pytest.raises(ValueError, match="'b' needs a non-empty list"):
         expand_captions({"b": {"captions": []}})
+    with pytest.raises(ValueError, match="'c' needs a non-empty list"):
+        clip_items({"c": {"captions": []}})
 
 
-def test_datasets_of_a_prepared_clotho_tree(tmp_path):
+def test_datasets_of_a_prepared_clotho_tree(tmp_path, monkeypatch):
+    dataio_prepare = _recipe_train_module("Clotho", monkeypatch).dataio_prepare
     root = make_fake_clotho(tmp_path / "clotho")
     hparams = {
         "data_folder": root,
@@ -38,7 +47,7 @@ def test_datasets_of_a_prepared_clotho_tree(tmp_path):
     prepare_clotho(
         root, *(hparams[f"{s}_annotation"] for s in ("train", "valid", "test"))
     )
-    sets = caption_dataio_prep(hparams)
+    sets = dataio_prepare(hparams)
     assert len(sets["train"]) == 30  # 6 clips x 5 captions
     assert len(sets["valid"]) == 3 and len(sets["test"]) == 3
     items = [sets["train"][i] for i in range(10)]
@@ -64,6 +73,29 @@ def test_datasets_of_a_prepared_clotho_tree(tmp_path):
     assert lengths[0] == int(0.3 * 16000)
     test_keys = set(sets["test"][0])
     assert "description" not in test_keys and "captions" in test_keys
+
+
+def test_datasets_of_a_prepared_audiocaps_folder(tmp_path, monkeypatch):
+    recipe = _recipe_train_module("AudioCaps", monkeypatch)
+    root = make_fake_audiocaps(tmp_path / "audiocaps")
+    hparams = {"data_folder": root, "sample_rate": 16000, "crop_seconds": 0.2}
+    for split in ("train", "valid", "test"):
+        hparams[f"{split}_annotation"] = str(tmp_path / f"{split}.json")
+    recipe.prepare_audiocaps(
+        root,
+        *(hparams[f"{s}_annotation"] for s in ("train", "valid", "test")),
+        audio_folder=f"{root}/audio",
+    )
+    sets = recipe.dataio_prepare(hparams)
+    train = [sets["train"][i] for i in range(len(sets["train"]))]
+    # AudioCaps training clips have one caption: one item, one label each
+    labels = [int(item["speech_labels"]) for item in train]
+    assert labels == list(range(len(train)))
+    assert all(item["sig"].shape[0] <= int(0.2 * 16000) for item in train)
+    valid = [sets["valid"][i] for i in range(len(sets["valid"]))]
+    assert valid and all(len(item["captions"]) == 5 for item in valid)
+    assert all(item["description"] == item["captions"][0] for item in valid)
+    assert "description" not in set(sets["test"][0])
 
 
 def _seed_lr(epoch, base=2e-5, min_lr=1e-7, warmup=1, stop=15):
