@@ -28,6 +28,7 @@ from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_style.brain import StyleRetrievalBrain
 from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.dataio.pipelines import check_label_values
 from speechbrain_style.prompts.emotion import (
     make_style_description_pipeline,
     make_style_label_pipeline,
@@ -74,14 +75,22 @@ class ExpressiveRetrievalBrain(StyleRetrievalBrain):
         if stage != sb.Stage.TRAIN:
             return loss
         epoch = self.hparams.epoch_counter.current
-        if epoch >= self.hparams.style_classifier_start_epoch:
+        if (
+            "style_classifier" in self.modules
+            and self.hparams.style_classifier_weight
+            and epoch >= self.hparams.style_classifier_start_epoch
+        ):
             # The style class from the speech embedding
             logits = self.modules.style_classifier(speech[-1].float())
             targets = self.batch_tensor(batch, "style_index").long().view(-1)
             loss = loss + self.hparams.style_classifier_weight * (
                 torch.nn.functional.cross_entropy(logits, targets)
             )
-        if epoch >= self.hparams.modality_discriminator_start_epoch:
+        if (
+            "modality_discriminator" in self.modules
+            and self.hparams.modality_discriminator_weight
+            and epoch >= self.hparams.modality_discriminator_start_epoch
+        ):
             # Speech (1) vs text (0); the gradient reversal inside the
             # discriminator makes the encoders confuse the two modalities.
             embeddings = torch.cat([speech[-1], text[-1]]).float()
@@ -148,11 +157,14 @@ def dataio_prepare(hparams):
     datasets = {}
     for split in ("train", "valid", "test"):
         train = split == "train"
+        manifest = hparams[f"{split}_annotation"]
         data = load_manifest(
-            hparams[f"{split}_annotation"],
+            manifest,
             required_keys=("wav", "style"),
             replacements={"data_root": hparams["data_folder"]},
         )
+        # Upfront, not in a DataLoader worker mid-epoch
+        check_label_values(data, classes, split, manifest=manifest)
         audio_pipeline = make_audio_pipeline(
             sample_rate=hparams["sample_rate"],
             crop_seconds=hparams["crop_seconds"] if train else None,
