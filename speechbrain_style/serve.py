@@ -16,7 +16,10 @@ Routes:
   JSON ``{"query", "k", "filters", "fusion", "results": [{"rank", "id",
   "score", "metadata", "audio_url"}]}``. POST takes the same fields as a
   form or as a JSON object (``filter`` may then be a ``{field: value}``
-  dict);
+  dict). Filters (``sex:female``, ``sex=female``, ``duration>=2``, ...)
+  have the syntax and the typed matching of ``speechbrain-style search
+  --filter`` (one module: :mod:`speechbrain_style.filters`), so both give
+  the same items;
 * ``GET /api/info``: number of items, model fingerprint and the metadata
   fields that can be filtered on, with their values;
 * ``GET /audio/<row>``: the audio of the index's row ``row`` as
@@ -43,7 +46,6 @@ import base64
 import hashlib
 import io
 import json
-import math
 import os
 import re
 import socket
@@ -56,9 +58,15 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.cli import (
     MAX_QUERY_CHARS,
+    CommandError,
+    UsageError,
     add_backend_arguments,
     backend_load_options,
+    port_number,
+    positive_int,
 )
+from speechbrain_style.filters import FilterError
+from speechbrain_style.filters import parse_filters as _parse_filters
 
 logger = get_logger(__name__)
 
@@ -216,88 +224,53 @@ def parse_range(header, size):
     return start, stop
 
 
-def _typed_values(value):
-    """A filter value from a URL, plus its JSON reading if it has one.
-
-    Metadata values may be numbers or booleans; ``spk:7`` must match
-    ``{"spk": 7}`` as well as ``{"spk": "7"}``.
-    """
-    values = [value]
-    try:
-        typed = json.loads(value)
-    except ValueError:
-        return values
-    if isinstance(typed, (bool, int, float)) and not (
-        isinstance(typed, float) and not math.isfinite(typed)
-    ):
-        values.append(typed)
-    return values
-
-
 def parse_filters(specs):
-    """Parses ``field:value`` filter strings into a filter dict.
+    """Parses the ``filter`` fields of a request (see ``filters.py``).
 
     Arguments
     ---------
-    specs : list of str or dict
-        ``["sex:female", "rate:slow"]``; a repeated field keeps items with
-        any of its values. A dict ``{field: value or [values]}`` is also
-        accepted (the JSON body of a POST).
+    specs : str, list of str or dict
+        ``["sex:female", "rate=slow", "duration>=2"]`` in the syntax of
+        :mod:`speechbrain_style.filters` (the one of ``speechbrain-style
+        search --filter``); a repeated field keeps items with any of its
+        values. A dict ``{field: value or [values]}`` is also accepted (the
+        JSON body of a POST).
 
     Returns
     -------
-    dict
-        ``{field: [values]}`` for ``StyleIndex.search(filters=...)``;
-        values that read as JSON numbers or booleans are also matched as
-        such.
+    speechbrain_style.filters.FilterSet
+        For ``StyleIndex.search(filters=...)``.
 
     Raises
     ------
     RequestError
-        400 for a string without ``:``, an empty field or too many
-        filters.
+        400 for a malformed filter or too many filters.
 
     Example
     -------
-    >>> parse_filters(["sex:female", "rate:slow", "rate:fast"])
-    {'sex': ['female'], 'rate': ['slow', 'fast']}
-    >>> parse_filters(["spk:7"])
-    {'spk': ['7', 7]}
-    >>> parse_filters({"sex": "male"})
-    {'sex': ['male']}
+    >>> parse_filters(["sex:female", "rate:slow", "rate=fast"]).to_json()
+    ['sex=female', 'rate=slow', 'rate=fast']
+    >>> parse_filters({"spk": 7}).to_json()
+    ['spk=7']
+    >>> parse_filters(["sex"])
+    Traceback (most recent call last):
+    ...
+    speechbrain_style.serve.RequestError: filter 'sex' is not FIELD=VALUE ...
     """
-    if isinstance(specs, dict):
-        pairs = []
-        for field, values in specs.items():
-            if not isinstance(values, list):
-                values = [values]
-            pairs += [(str(field), value) for value in values]
-    elif isinstance(specs, (list, tuple)):
-        pairs = []
-        for spec in specs:
-            if not isinstance(spec, str):
-                raise RequestError(
-                    400,
-                    f"a filter must be a 'field:value' string, got {spec!r}",
-                )
-            field, sep, value = spec.partition(":")
-            if not sep or not field.strip():
-                raise RequestError(
-                    400, f"filter expects field:value, got {spec!r}"
-                )
-            pairs.append((field.strip(), value.strip()))
-    else:
+    if isinstance(specs, str):
+        specs = [specs]
+    if not isinstance(specs, (list, tuple, dict)):
         raise RequestError(
             400, "filter must be a list of 'field:value' or a {field: value}"
         )
-    if len(pairs) > MAX_FILTERS:
+    try:
+        filters = _parse_filters(specs)
+    except FilterError as e:
+        raise RequestError(400, str(e)) from e
+    if len(filters) > MAX_FILTERS:
         raise RequestError(
-            400, f"too many filters ({len(pairs)}, at most {MAX_FILTERS})"
+            400, f"too many filters ({len(filters)}, at most {MAX_FILTERS})"
         )
-    filters = {}
-    for field, value in pairs:
-        values = _typed_values(value) if isinstance(value, str) else [value]
-        filters.setdefault(field, []).extend(values)
     return filters
 
 
@@ -466,16 +439,17 @@ class StyleSearchService:
         k : int or str
             Number of results, 1 to ``max_k``.
         filters : list of str or dict, optional
-            ``["field:value", ...]`` or ``{field: value}`` (see
-            :func:`parse_filters`).
+            ``["field:value", "field=value", "field>=2", ...]`` or
+            ``{field: value}`` (see :func:`parse_filters`).
         fusion : int or str, optional
             Cross-modal fusion neighbours (``StyleIndex.search(fusion_n)``).
 
         Returns
         -------
         dict
-            ``{"query", "k", "filters", "fusion", "results"}``; each result
-            is ``{"rank", "id", "score", "metadata", "audio_url"}``.
+            ``{"query", "k", "filters", "fusion", "results"}``; ``filters``
+            lists the conditions applied (``["sex=female", ...]``), each
+            result is ``{"rank", "id", "score", "metadata", "audio_url"}``.
 
         Raises
         ------
@@ -510,7 +484,7 @@ class StyleSearchService:
         return {
             "query": query,
             "k": k,
-            "filters": parsed,
+            "filters": parsed.to_json(),
             "fusion": fusion,
             "results": results,
         }
@@ -767,7 +741,7 @@ _PAGE_TEMPLATE = """<!DOCTYPE html>
          aria-label="description of a speaking style">
   <label>top <input id="k" name="k" type="number" min="1" max="{max_k}"
          value="{k}"></label>
-  <input id="filter" name="filter" placeholder="field:value, field:value"
+  <input id="filter" name="filter" placeholder="sex:female, duration>=2"
          aria-label="metadata filters">
   <button id="search-button" type="submit">Search</button>
 </form>
@@ -1120,19 +1094,68 @@ def add_serve_arguments(parser):
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=DEFAULT_PORT,
         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
     parser.add_argument(
-        "--max-k", type=int, default=MAX_K, help="largest k a request gets"
+        "--max-k",
+        type=positive_int,
+        default=MAX_K,
+        help="largest k a request gets",
     )
     add_backend_arguments(parser)
 
 
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+
+def check_host(host):
+    """Raises UsageError unless ``host`` is an IP address or a host name.
+
+    Checked before any name lookup, so that a typo gives a clear error.
+
+    Arguments
+    ---------
+    host : str
+        The ``--host`` value.
+
+    Example
+    -------
+    >>> check_host("127.0.0.1"), check_host("::1"), check_host("localhost")
+    (None, None, None)
+    >>> check_host("local host")
+    Traceback (most recent call last):
+    ...
+    speechbrain_style.cli.UsageError: --host 'local host' is not an IP ...
+    """
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if (
+        not name
+        or len(name) > 253
+        or not all(re.fullmatch(_HOST_LABEL, label) for label in labels)
+        or re.fullmatch(r"[\d.]+", name)
+    ):
+        raise UsageError(
+            f"--host {host!r} is not an IP address or a host name (e.g. "
+            "127.0.0.1, ::1, 0.0.0.0 or localhost)"
+        )
+
+
 def run_serve(args):
     """Runs the ``serve`` subcommand until Ctrl+C.
+
+    The address is bound before the model and the index are loaded, so that
+    a busy port or a bad host fails at once.
 
     Arguments
     ---------
@@ -1143,25 +1166,34 @@ def run_serve(args):
     -------
     int
         0 once stopped.
+
+    Raises
+    ------
+    speechbrain_style.cli.CommandError
+        If the address cannot be bound or the model and the index do not
+        load or do not belong together (one-line message, see
+        ``speechbrain_style.cli``).
     """
-    if args.max_k < 1:
-        raise SystemExit(f"error: --max-k must be >= 1, got {args.max_k}")
+    from speechbrain_style.cli import _load_model, open_index
+
+    check_host(args.host)
     try:
-        service = StyleSearchService.from_folders(
-            args.model,
-            args.index,
-            device=args.device,
-            index_options=backend_load_options(args),
-            max_k=args.max_k,
-        )
-    except (FileNotFoundError, ValueError) as e:  # incl. StyleIndexError
-        raise SystemExit(f"error: {e}") from e
-    try:
-        server = make_server(service, args.host, args.port)
+        server = make_server(None, args.host, args.port)
     except (OSError, ValueError) as e:
-        raise SystemExit(
-            f"error: cannot listen on {args.host}:{args.port}: {e}"
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port}: {e}"
         ) from e
+    try:
+        model = _load_model(args.model, args.device)
+        index = open_index(
+            args.index, model, args.model, **backend_load_options(args)
+        )
+        service = StyleSearchService(model.encode_text, index, max_k=args.max_k)
+        service.model_fingerprint = model.fingerprint
+    except BaseException:
+        server.server_close()
+        raise
+    server.service = service
     url = url_of(server)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(
