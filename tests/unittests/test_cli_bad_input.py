@@ -1012,13 +1012,12 @@ def _run_entry_point(argv, env=None, console_script=False):
 @pytest.mark.parametrize(
     "make, code",
     [
-        pytest.param(_model_missing, 1, id="data-error"),
+        pytest.param(_manifest_latin1, 1, id="data-error"),
         pytest.param(
             lambda ctx, tmp: (_search(ctx, "-k", "0", "calm"), ["-k"]),
             2,
             id="usage-error",
         ),
-        pytest.param(_manifest_latin1, 1, id="manifest-not-utf8"),
     ],
 )
 def test_entry_point_exit_status_and_one_line(ctx, tmp_path, make, code):
@@ -1035,33 +1034,36 @@ def test_console_script_exit_status(ctx, tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "speechbrain-style")
     if not os.path.isfile(script):
         pytest.skip(f"no console script next to {sys.executable}")
-    argv, names = _index_missing(ctx, tmp_path)
+    argv, names = _model_missing(ctx, tmp_path)
     status, _, err = _run_entry_point(argv, console_script=True)
     assert status == 1
-    assert "noindex" in _error_line(argv, err)
+    assert "nomodel" in _error_line(argv, err)
+
+
+def test_debug_environment_variable_shows_the_traceback(ctx, tmp_path):
+    argv, _ = _model_missing(ctx, tmp_path)
+    status, _, err = _run_entry_point(
+        argv, env={"SPEECHBRAIN_STYLE_DEBUG": "1"}
+    )
+    assert status == 1
+    assert "Traceback (most recent call last)" in err
+    assert "CommandError: Model folder" in err
 
 
 @pytest.mark.parametrize("how", ["flag-before", "flag-after", "environment"])
-def test_debug_shows_the_traceback(ctx, tmp_path, how):
-    argv = _search(ctx, "calm", index=tmp_path / "noindex")
-    env = None
+def test_debug_reraises_in_process(ctx, tmp_path, monkeypatch, how):
+    argv = _search(ctx, "calm", index=str(tmp_path / "noindex"))
     if how == "flag-before":
         argv = ["--debug", *argv]
     elif how == "flag-after":
         argv = [argv[0], "--debug", *argv[1:]]
     else:
-        env = {"SPEECHBRAIN_STYLE_DEBUG": "1"}
-    status, _, err = _run_entry_point(argv, env=env)
-    assert status == 1
-    assert "Traceback (most recent call last)" in err
-    assert "FileNotFoundError: Index directory not found" in err
-
-
-def test_debug_in_process_reraises(ctx, tmp_path):
+        monkeypatch.setenv("SPEECHBRAIN_STYLE_DEBUG", "1")
     with pytest.raises(FileNotFoundError, match="noindex"):
-        main(
-            ["--debug", *_search(ctx, "calm", index=str(tmp_path / "noindex"))]
-        )
+        main(argv)
+    monkeypatch.setenv("SPEECHBRAIN_STYLE_DEBUG", "0")
+    if how == "environment":  # "0" switches it off again
+        assert main(argv) == 1
 
 
 # --- gaps fixed -----------------------------------------------------------
