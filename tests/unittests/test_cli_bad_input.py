@@ -27,10 +27,12 @@ once for the module.
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -1066,6 +1068,59 @@ def test_debug_reraises_in_process(ctx, tmp_path, monkeypatch, how):
         assert main(argv) == 1
 
 
+def test_ctrl_c_exits_130_and_the_rerun_finishes(ctx, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(20):
+        sf.write(folder / f"u{i:02d}.wav", _signal(1.0, 100 + 7 * i, i), 16000)
+    argv = _index(
+        ctx, folder, tmp_path, "--batch-size", "1", option="--audio-dir"
+    )
+    argv = [str(arg) for arg in argv if arg != "--quiet"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("SPEECHBRAIN_STYLE_DEBUG", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "speechbrain_style.cli", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    seen = bytearray()
+
+    def read():
+        while block := process.stderr.read1(4096):
+            seen.extend(block)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        # The model is being loaded (inside the command): interrupt it.
+        deadline = time.monotonic() + 120
+        while b"Loading weights" not in seen and b"Indexing" not in seen:
+            assert process.poll() is None, bytes(seen).decode()
+            assert time.monotonic() < deadline, bytes(seen).decode()
+            time.sleep(0.005)
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=10)
+    err = bytes(seen).decode()
+    assert status == 130, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last == (
+        "speechbrain-style index: interrupted; rerun the same command to resume"
+    )
+    code = main(argv + ["--quiet"])
+    assert code == 0
+    items = json.loads((tmp_path / "index" / "items.json").read_text())
+    assert len(items) == 20
+
+
 # --- gaps fixed -----------------------------------------------------------
 def test_audio_dir_indexes_mp3_and_reports_what_it_skips(ctx, tmp_path, capsys):
     folder = tmp_path / "corpus"
@@ -1073,6 +1128,9 @@ def test_audio_dir_indexes_mp3_and_reports_what_it_skips(ctx, tmp_path, capsys):
     shutil.copy(ctx["good_wav"], folder / "spk1" / "a.wav")
     sf.write(folder / "b.mp3", _signal(0.8, 250, 5), 16000, format="MP3")
     sf.write(folder / "c.flac", _signal(0.7, 350, 6), 16000)
+    # Other rates and channel counts are not errors: resampled, downmixed.
+    six = np.stack([_signal(0.6, 100 * c, c, 8000) for c in range(1, 7)], 1)
+    sf.write(folder / "d.wav", six, 8000)
     (folder / "notes.txt").write_text("recorded in 2024")
     (folder / "talk.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")
     (folder / "gone.wav").symlink_to(tmp_path / "deleted.wav")
@@ -1082,8 +1140,8 @@ def test_audio_dir_indexes_mp3_and_reports_what_it_skips(ctx, tmp_path, capsys):
     status, out, err = _invoke(argv, capsys)
     assert status == 0, err
     items = json.loads((out_dir / "items.json").read_text())
-    assert sorted(item["id"] for item in items) == ["b", "c", "spk1/a"]
-    assert "Indexed 3 items" in out and "4 other file(s) not indexed" in out
+    assert sorted(item["id"] for item in items) == ["b", "c", "d", "spk1/a"]
+    assert "Indexed 4 items" in out and "4 other file(s) not indexed" in out
     warning = [line for line in err.splitlines() if "warning:" in line]
     assert len(warning) == 1
     for name, reason in [
