@@ -17,6 +17,27 @@ Subcommands::
 runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
 ...``: each rank embeds its own shards and rank 0 merges them.
 
+Filters (``search --filter``, repeatable) have the syntax of the search
+page: ``FIELD=VALUE`` or ``FIELD:VALUE`` (typed: ``spk=7`` matches the
+number 7 and the string "7"), ``FIELD!=VALUE``, ``FIELD<N``, ``FIELD<=N``,
+``FIELD>N``, ``FIELD>=N``; equalities on one field are alternatives (OR),
+everything else must hold (AND). See :mod:`speechbrain_style.retrieval.filters`.
+
+Errors: a bad input prints one line on stderr,
+``speechbrain-style <command>: error: <what is wrong, naming the file,
+field or value>``, and the command exits with status
+
+* 2 for a usage error: the command line itself is wrong whatever the
+  files hold (argparse's errors, a value out of range such as ``-k 0``, an
+  empty or too long query, a malformed ``--filter``);
+* 1 for a data error: a file, folder, manifest, audio file, model or index
+  that is missing or cannot be used, or that does not fit the others (a
+  filter field no item has, an index built with another model);
+* 130 when interrupted (Ctrl+C; ``index`` resumes when rerun).
+
+``--debug`` (before or after the subcommand) or the environment variable
+``SPEECHBRAIN_STYLE_DEBUG=1`` shows the Python traceback instead.
+
 Authors
  * speechbrain-style contributors 2026
 """
@@ -26,43 +47,98 @@ import json
 import os
 import sys
 
-from speechbrain_style.cli.options import (
+from speechbrain_style.cli.common import (
     add_backend_arguments,
     backend_load_options,
+    load_model,
+    non_negative_float,
+    open_index,
+    positive_int,
+)
+from speechbrain_style.cli.errors import (
+    DEBUG_ENV,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE_ERROR,
+    CommandError,
+    UsageError,
+    error_message,
 )
 from speechbrain_style.retrieval.service import MAX_QUERY_CHARS
 
+# How many skipped files of --audio-dir the warning names.
+MAX_LISTED_SKIPPED = 5
 
-def _load_model(path, device):
-    from speechbrain_style.inference.retriever import StyleRetriever
 
-    return StyleRetriever.from_hparams(source=path, run_opts={"device": device})
+def _read_text_lines(path, what):
+    """The non-empty stripped lines of a UTF-8 text file named ``what``."""
+    if not os.path.isfile(path):
+        kind = " (it is a directory)" if os.path.isdir(path) else ""
+        raise CommandError(f"{what} not found: {path}{kind}")
+    with open(path, "rb") as fin:
+        raw = fin.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CommandError(
+            f"{what} {path} is not UTF-8 text (bad byte at offset {e.start})"
+        ) from e
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _read_items(args):
-    """Items to index: {id: {"wav": path, **metadata}}."""
-    from speechbrain_style.dataio.audio import list_audio_files, load_manifest
+    """Items to index and files skipped: ({id: {"wav", ...}}, [(path, why)])."""
+    from speechbrain_style.dataio.audio import load_manifest, scan_audio_dir
 
     if args.manifest:
         replacements = {}
         for pair in args.replace or []:
             key, sep, value = pair.partition("=")
-            if not sep:
-                raise SystemExit(f"--replace expects KEY=VALUE, got '{pair}'")
-            replacements[key] = value
+            if not sep or not key.strip():
+                raise UsageError(f"--replace expects KEY=VALUE, got {pair!r}")
+            replacements[key.strip()] = value
         if "data_root" not in replacements:
             replacements["data_root"] = os.path.dirname(
                 os.path.abspath(args.manifest)
             )
-        return load_manifest(
-            args.manifest, required_keys=("wav",), replacements=replacements
+        items = load_manifest(
+            args.manifest,
+            required_keys=("wav",),
+            replacements=replacements,
+            path_keys=("wav",),
         )
-    files = list_audio_files(args.audio_dir)
+        return items, []
+    files, skipped = scan_audio_dir(args.audio_dir)
     if not files:
-        raise SystemExit(f"No audio file found under {args.audio_dir}")
-    if isinstance(files, dict):
-        return {key: {"wav": path} for key, path in files.items()}
-    return {item_id: {"wav": path} for item_id, path in files}
+        details = ""
+        if skipped:
+            details = f" (skipped {len(skipped)}: {_list_skipped(skipped)})"
+        raise CommandError(
+            f"No audio file found under {args.audio_dir}{details}"
+        )
+    return {key: {"wav": path} for key, path in files.items()}, skipped
+
+
+def _list_skipped(skipped, limit=MAX_LISTED_SKIPPED):
+    """The first ``limit`` skipped files with their reasons, as one line."""
+    listed = "; ".join(f"{path}: {reason}" for path, reason in skipped[:limit])
+    if len(skipped) > limit:
+        listed += f"; and {len(skipped) - limit} more"
+    return listed
+
+
+def _warn(command, message):
+    """Prints ``speechbrain-style <command>: warning: <message>``."""
+    print(
+        f"speechbrain-style {command}: warning: {message}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _check_out_dir(path):
+    """Raises CommandError if the index folder cannot be a folder."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(f"--out {path} is a file, not a folder")
 
 
 def cmd_index(args):
@@ -72,8 +148,16 @@ def cmd_index(args):
         build_index,
     )
 
-    model = _load_model(args.model, args.device)
-    items = _read_items(args)
+    _check_out_dir(args.out)
+    items, skipped_files = _read_items(args)
+    rank = int(os.environ.get("RANK", "0"))
+    if skipped_files and rank == 0:
+        _warn(
+            "index",
+            f"{len(skipped_files)} file(s) under {args.audio_dir} are not "
+            f"indexed: {_list_skipped(skipped_files)}",
+        )
+    model = load_model(args.model, args.device)
     max_batch_seconds = args.max_batch_seconds
     if max_batch_seconds is None:
         max_batch_seconds = DEFAULT_MAX_BATCH_SECONDS
@@ -93,53 +177,84 @@ def cmd_index(args):
         shard_size=args.shard_size,
         fp16=args.fp16,
     )
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(f"Indexed {len(index)} items into {os.path.abspath(args.out)}")
+    if rank == 0:
+        summary = f"Indexed {len(index)} items into {os.path.abspath(args.out)}"
+        num_skipped = int(index.info.get("num_skipped", 0))
+        if num_skipped:
+            summary += (
+                f"; skipped {num_skipped} unusable item(s), listed in "
+                "index.json"
+            )
+        if skipped_files:
+            summary += f"; {len(skipped_files)} other file(s) not indexed"
+        print(summary)
     return 0
 
 
 def _check_query(query):
+    """The stripped query; UsageError if it is empty or too long."""
     query = " ".join(query) if isinstance(query, list) else query
     query = query.strip()
     if not query:
-        raise SystemExit("error: the query is empty: describe a speaking style")
+        raise UsageError(
+            "the query is empty: describe a speaking style, e.g. "
+            "'a woman whispering slowly'"
+        )
     if len(query) > MAX_QUERY_CHARS:
-        raise SystemExit(
-            f"error: the query has {len(query)} characters "
-            f"(at most {MAX_QUERY_CHARS})"
+        raise UsageError(
+            f"the query has {len(query)} characters (at most {MAX_QUERY_CHARS})"
         )
     return query
 
 
+def _parse_filter_options(specs):
+    """The ``--filter`` options as a FilterSet; UsageError if malformed."""
+    from speechbrain_style.retrieval.filters import FilterError, parse_filters
+
+    try:
+        return parse_filters(list(specs or []))
+    except FilterError as e:
+        raise UsageError(f"--filter: {e}") from e
+
+
+def _parse_fields(text, index):
+    """The ``--fields`` names, checked against the index's metadata."""
+    if not text:
+        return []
+    fields = [field.strip() for field in text.split(",")]
+    if not all(fields):
+        raise UsageError(
+            f"--fields {text!r} has an empty field name: give "
+            "comma-separated names, e.g. --fields sex,rate"
+        )
+    known = {key for item in index.items for key in item["metadata"]}
+    unknown = [field for field in fields if field not in known]
+    if unknown:
+        raise CommandError(
+            f"--fields: {', '.join(map(repr, unknown))} is in no item's "
+            f"metadata; known fields: {sorted(known)}"
+        )
+    return fields
+
+
 def cmd_search(args):
     """Answers text queries from an index (one model load for all)."""
-    from speechbrain_style.retrieval.index import StyleIndex
-
     queries = [_check_query(q) for q in ([args.query] if args.query else [])]
     queries += [_check_query(q) for q in args.queries or []]
     if not queries:
-        raise SystemExit("error: give a query (or several with -q)")
-    model = _load_model(args.model, args.device)
-    index = StyleIndex.load(
-        args.index,
-        expected_model={"fingerprint": model.fingerprint},
-        **backend_load_options(args),
+        raise UsageError("give a query (or several with -q)")
+    filters = _parse_filter_options(args.filter)
+    model = load_model(args.model, args.device)
+    index = open_index(
+        args.index, model, args.model, **backend_load_options(args)
     )
-    filters = {}
-    for pair in args.filter or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--filter expects FIELD=VALUE, got '{pair}'")
-        filters.setdefault(key, []).append(value)
-    if args.fusion is not None and args.fusion < 1:
-        raise SystemExit(f"error: --fusion must be >= 1, got {args.fusion}")
+    fields = _parse_fields(args.fields, index)
     all_hits = index.search(
         model.encode_text(queries),
-        k=args.k,
+        k=min(args.k, len(index)),
         filters=filters or None,
         fusion_n=args.fusion,
     )
-    fields = args.fields.split(",") if args.fields else []
     for query, hits in zip(queries, all_hits, strict=True):
         if args.json:
             # one JSON object per query (JSON Lines)
@@ -159,16 +274,23 @@ def cmd_search(args):
 
 def cmd_describe(args):
     """Ranks descriptions for one recording (speech -> text)."""
-    model = _load_model(args.model, args.device)
+    from speechbrain_style.dataio.audio import get_audio_info
+
+    # Check the inputs before the (slow) model load.
     bank = None
     if args.bank:
-        with open(args.bank, encoding="utf-8") as fin:
-            bank = [line.strip() for line in fin if line.strip()]
+        bank = _read_text_lines(args.bank, "description bank")
         if not bank:
-            raise SystemExit(
-                f"error: the description bank {args.bank} is empty"
-            )
-    ranked = model.describe_file(args.file, descriptions=bank, k=args.k)
+            raise CommandError(f"the description bank {args.bank} is empty")
+    frames, sample_rate, _ = get_audio_info(args.file)
+    model = load_model(args.model, args.device)
+    try:
+        ranked = model.describe_file(args.file, descriptions=bank, k=args.k)
+    except RuntimeError as e:
+        raise CommandError(
+            f"the model cannot embed {args.file} ({frames} samples at "
+            f"{sample_rate} Hz; audio too short for the encoder?): {e}"
+        ) from e
     if args.json:
         print(
             json.dumps(
@@ -190,15 +312,34 @@ def build_parser():
             "Find speech by a description of how it is spoken, and describe "
             "speech in words."
         ),
+        epilog=(
+            "Exit status: 0 success, 1 unusable input (file, manifest, audio, "
+            "model, index), 2 usage error, 130 interrupted. "
+            f"--debug or {DEBUG_ENV}=1 shows the traceback of an error."
+        ),
+    )
+    debug_help = f"show the traceback of an error (also {DEBUG_ENV}=1)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    # --debug is accepted after the subcommand too (SUPPRESS: a subcommand
+    # without it does not reset the value given before it).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=debug_help,
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_subcommand(name, **kwargs):
+        return sub.add_parser(name, parents=[common], **kwargs)
 
     from speechbrain_style.corpora.stylesynth.synth import (
         add_synth_arguments,
         run_synth,
     )
 
-    p_synth = sub.add_parser(
+    p_synth = add_subcommand(
         "synth", help="synthesise the embedded speaking-style corpus"
     )
     add_synth_arguments(p_synth)
@@ -208,7 +349,7 @@ def build_parser():
         p.add_argument("--model", required=True, help="inference folder")
         p.add_argument("--device", default="cpu", help="cpu or cuda:N")
 
-    p_index = sub.add_parser("index", help="embed a corpus into an index")
+    p_index = add_subcommand("index", help="embed a corpus into an index")
     add_model(p_index)
     source = p_index.add_mutually_exclusive_group(required=True)
     source.add_argument("--manifest", help="SpeechBrain JSON manifest")
@@ -221,11 +362,11 @@ def build_parser():
         "manifest's folder)",
     )
     p_index.add_argument("--out", required=True, help="index folder")
-    p_index.add_argument("--batch-size", type=int, default=16)
+    p_index.add_argument("--batch-size", type=positive_int, default=16)
     p_index.add_argument(
         "--max_batch_seconds",
         "--max-batch-seconds",
-        type=float,
+        type=non_negative_float,
         default=None,
         metavar="S",
         help="padded audio seconds per batch (default 8: the CPU optimum; "
@@ -240,7 +381,7 @@ def build_parser():
     p_index.add_argument(
         "--shard_size",
         "--shard-size",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="items per shard: finished shards survive an interruption and "
@@ -254,10 +395,12 @@ def build_parser():
     p_index.add_argument("--quiet", action="store_true")
     p_index.set_defaults(func=cmd_index)
 
-    p_search = sub.add_parser("search", help="query an index with text")
+    p_search = add_subcommand("search", help="query an index with text")
     add_model(p_search)
     p_search.add_argument("--index", required=True, help="index folder")
-    p_search.add_argument("-k", type=int, default=10, help="hits to return")
+    p_search.add_argument(
+        "-k", type=positive_int, default=10, help="hits to return"
+    )
     p_search.add_argument(
         "--json", action="store_true", help="JSON output, one line per query"
     )
@@ -265,11 +408,14 @@ def build_parser():
         "--filter",
         action="append",
         metavar="FIELD=VALUE",
-        help="keep items whose metadata FIELD equals VALUE (repeatable)",
+        help="keep items whose metadata FIELD equals VALUE (also FIELD:VALUE; "
+        "numbers compare as numbers; FIELD!=VALUE, FIELD<N, FIELD<=N, "
+        "FIELD>N, FIELD>=N); repeatable: values of one field are "
+        "alternatives, different fields must all match",
     )
     p_search.add_argument(
         "--fusion",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="cross-modal fusion: search with the similarity-weighted mean "
@@ -294,11 +440,13 @@ def build_parser():
     )
     p_search.set_defaults(func=cmd_search)
 
-    p_describe = sub.add_parser(
+    p_describe = add_subcommand(
         "describe", help="rank descriptions for a recording"
     )
     add_model(p_describe)
-    p_describe.add_argument("-k", type=int, default=5)
+    p_describe.add_argument(
+        "-k", type=positive_int, default=5, help="descriptions to print"
+    )
     p_describe.add_argument(
         "--bank", help="file of candidate descriptions, one per line"
     )
@@ -306,22 +454,63 @@ def build_parser():
     p_describe.add_argument("file", help="audio file")
     p_describe.set_defaults(func=cmd_describe)
 
-    from speechbrain_style.cli.serve import (
-        add_serve_arguments,
-        run_serve,
-    )
+    from speechbrain_style.cli.serve import add_serve_arguments, run_serve
 
-    p_serve = sub.add_parser("serve", help="search page over an index (HTTP)")
+    p_serve = add_subcommand("serve", help="search page over an index (HTTP)")
     add_serve_arguments(p_serve)
     p_serve.set_defaults(func=run_serve)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``speechbrain-style`` console script."""
+    """Entry point of the ``speechbrain-style`` console script.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success, 1 unusable input, 2 usage error, 130
+        interrupted. An error is printed as one line on stderr,
+        ``speechbrain-style <command>: error: <message>`` (its traceback
+        with ``--debug`` or ``SPEECHBRAIN_STYLE_DEBUG=1``, which re-raise
+        it instead).
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.func(args) or 0
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # the subcommand's usage, not the top-level one
+            subparsers = next(
+                action
+                for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction)
+            )
+            subparsers.choices[args.command].error(
+                f"unrecognized arguments: {' '.join(extras)}"
+            )
+    except SystemExit as e:  # argparse printed the usage and the error
+        return e.code if isinstance(e.code, int) else EXIT_USAGE_ERROR
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    prog = f"{parser.prog} {args.command}"
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        hint = "; rerun the same command to resume"
+        hint = hint if args.command == "index" else ""
+        print(f"\n{prog}: interrupted{hint}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback
+        if debug:
+            raise
+        status, message = error_message(error)
+        sys.stdout.flush()
+        print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+        return status
 
 
 if __name__ == "__main__":

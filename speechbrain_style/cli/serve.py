@@ -1,18 +1,25 @@
 """The ``speechbrain-style serve`` subcommand: the search page.
 
 The service and its page live in :mod:`speechbrain_style.retrieval.service`;
-this module only parses the command line and runs the server.
+this module parses the command line and runs the server.
 
 Authors
  * speechbrain-style contributors 2026
 """
 
+import re
+
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.cli.options import (
+from speechbrain_style.cli.common import (
     add_backend_arguments,
     backend_load_options,
+    load_model,
+    open_index,
+    port_number,
+    positive_int,
 )
+from speechbrain_style.cli.errors import CommandError, UsageError
 from speechbrain_style.retrieval.service import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -51,19 +58,68 @@ def add_serve_arguments(parser):
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=DEFAULT_PORT,
         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
     parser.add_argument(
-        "--max-k", type=int, default=MAX_K, help="largest k a request gets"
+        "--max-k",
+        type=positive_int,
+        default=MAX_K,
+        help="largest k a request gets",
     )
     add_backend_arguments(parser)
 
 
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+
+def check_host(host):
+    """Raises UsageError unless ``host`` is an IP address or a host name.
+
+    Checked before any name lookup, so that a typo gives a clear error.
+
+    Arguments
+    ---------
+    host : str
+        The ``--host`` value.
+
+    Example
+    -------
+    >>> check_host("127.0.0.1"), check_host("::1"), check_host("localhost")
+    (None, None, None)
+    >>> check_host("local host")
+    Traceback (most recent call last):
+    ...
+    speechbrain_style.cli.errors.UsageError: --host 'local host' is ...
+    """
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if (
+        not name
+        or len(name) > 253
+        or not all(re.fullmatch(_HOST_LABEL, label) for label in labels)
+        or re.fullmatch(r"[\d.]+", name)
+    ):
+        raise UsageError(
+            f"--host {host!r} is not an IP address or a host name (e.g. "
+            "127.0.0.1, ::1, 0.0.0.0 or localhost)"
+        )
+
+
 def run_serve(args):
     """Runs the ``serve`` subcommand until Ctrl+C.
+
+    The address is bound before the model and the index are loaded, so that
+    a busy port or a bad host fails at once.
 
     Arguments
     ---------
@@ -74,25 +130,33 @@ def run_serve(args):
     -------
     int
         0 once stopped.
+
+    Raises
+    ------
+    speechbrain_style.cli.errors.CommandError
+        If the address cannot be bound or the model and the index do not
+        load or do not belong together (one-line message, see
+        ``speechbrain_style.cli``).
     """
-    if args.max_k < 1:
-        raise SystemExit(f"error: --max-k must be >= 1, got {args.max_k}")
+
+    check_host(args.host)
     try:
-        service = StyleSearchService.from_folders(
-            args.model,
-            args.index,
-            device=args.device,
-            index_options=backend_load_options(args),
-            max_k=args.max_k,
-        )
-    except (FileNotFoundError, ValueError) as e:  # incl. StyleIndexError
-        raise SystemExit(f"error: {e}") from e
-    try:
-        server = make_server(service, args.host, args.port)
+        server = make_server(None, args.host, args.port)
     except (OSError, ValueError) as e:
-        raise SystemExit(
-            f"error: cannot listen on {args.host}:{args.port}: {e}"
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port}: {e}"
         ) from e
+    try:
+        model = load_model(args.model, args.device)
+        index = open_index(
+            args.index, model, args.model, **backend_load_options(args)
+        )
+        service = StyleSearchService(model.encode_text, index, max_k=args.max_k)
+        service.model_fingerprint = model.fingerprint
+    except BaseException:
+        server.server_close()
+        raise
+    server.service = service
     url = url_of(server)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(

@@ -26,7 +26,48 @@ from speechbrain.utils.logger import get_logger
 logger = get_logger(__name__)
 
 DEFAULT_SILENCE_THRESHOLD = 1e-4
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+# File extensions and the libsndfile format that reads them. A format is
+# listed in AUDIO_EXTENSIONS only if this machine's libsndfile reads it (MP3
+# needs libsndfile >= 1.1, Opus needs its OGG subtype).
+_EXTENSION_FORMATS = {
+    ".wav": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "OGG",
+    ".oga": "OGG",
+    ".opus": "OPUS",
+    ".mp3": "MP3",
+    ".aiff": "AIFF",
+    ".aif": "AIFF",
+    ".au": "AU",
+    ".caf": "CAF",
+    ".w64": "W64",
+    ".rf64": "RF64",
+}
+# Audio containers libsndfile never reads: reported, not silently ignored.
+_UNREADABLE_AUDIO_EXTENSIONS = (
+    ".m4a",
+    ".aac",
+    ".mp4",
+    ".wma",
+    ".webm",
+    ".amr",
+    ".mka",
+    ".ac3",
+)
+
+
+def _readable_extensions():
+    """The extensions of ``_EXTENSION_FORMATS`` this libsndfile reads."""
+    formats = set(sf.available_formats())
+    if "OGG" in formats and "OPUS" in sf.available_subtypes("OGG"):
+        formats.add("OPUS")
+    return tuple(
+        ext for ext, fmt in _EXTENSION_FORMATS.items() if fmt in formats
+    )
+
+
+AUDIO_EXTENSIONS = _readable_extensions()
 
 # (kind, value) pairs already reported, so that a corpus stored at 44.1 kHz
 # produces one debug line instead of one per file.
@@ -69,7 +110,20 @@ def _log_once(kind, value, message):
 def _check_exists(path):
     """Raises FileNotFoundError naming ``path`` if it is not a file."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"Audio file not found: {path}")
+        raise FileNotFoundError(f"Audio file not found: {path}{_why(path)}")
+
+
+def _why(path):
+    """Why an existing-looking path is not a readable file ('' if absent)."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return f" (dangling symbolic link to {os.readlink(path)})"
+    if os.path.isdir(path):
+        return " (it is a directory)"
+    if os.path.isfile(path):
+        return " (it is a file)"
+    if os.path.exists(path):
+        return " (not a regular file)"
+    return ""
 
 
 def _unreadable(path, error):
@@ -548,7 +602,9 @@ def _check_manifest_is_dict(data, manifest_path):
         )
 
 
-def check_manifest(data, required_keys, manifest_path, max_listed=5):
+def check_manifest(
+    data, required_keys, manifest_path, max_listed=5, path_keys=()
+):
     """Checks that every item of a manifest has the required fields.
 
     Arguments
@@ -561,21 +617,26 @@ def check_manifest(data, required_keys, manifest_path, max_listed=5):
         The manifest file, named in error messages.
     max_listed : int
         How many bad items the error message lists.
+    path_keys : sequence of str
+        Fields that, when present, must be file paths (non-empty strings),
+        e.g. ``("wav",)``.
 
     Raises
     ------
     ValueError
-        If the manifest is empty, not a dict of dicts, or items lack fields;
-        the message names the manifest, the items and the missing fields.
+        If the manifest is empty, not a dict of dicts, items lack fields or
+        have a path field that is not a string; the message names the
+        manifest, the items and the fields.
 
     Example
     -------
     >>> data = {"a": {"wav": "a.wav"}, "b": {"duration": 1.0}}
-    >>> try:
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
     ...     check_manifest(data, ["wav"], "train.json")
     ... except ValueError as e:
     ...     print(e)
-    Manifest train.json: 1 of 2 items lack required fields: 'b' (missing 'wav')
+    Manifest train.json: 1 of 2 items lack required fields or have bad
+    ones: 'b' (missing 'wav')
     """
     if isinstance(required_keys, str):
         required_keys = [required_keys]
@@ -593,6 +654,14 @@ def check_manifest(data, required_keys, manifest_path, max_listed=5):
         if missing:
             fields = ", ".join(repr(key) for key in missing)
             problems.append(f"{item_id!r} (missing {fields})")
+            continue
+        for key in path_keys:
+            value = item.get(key, "")
+            if key in item and (not isinstance(value, str) or not value):
+                problems.append(
+                    f"{item_id!r} ({key!r} must be a file path, got "
+                    f"{json.dumps(value)})"
+                )
     if problems:
         listed = "; ".join(problems[:max_listed])
         more = len(problems) - max_listed
@@ -600,7 +669,7 @@ def check_manifest(data, required_keys, manifest_path, max_listed=5):
             listed += f"; and {more} more"
         raise ValueError(
             f"Manifest {manifest_path}: {len(problems)} of {len(data)} items "
-            f"lack required fields: {listed}"
+            f"lack required fields or have bad ones: {listed}"
         )
 
 
@@ -628,7 +697,9 @@ def _format_placeholders(value, replacements, manifest_path, item_id):
     return value
 
 
-def load_manifest(path, required_keys=("wav",), replacements=None):
+def load_manifest(
+    path, required_keys=("wav",), replacements=None, path_keys=()
+):
     """Reads and checks a SpeechBrain JSON manifest.
 
     String values are formatted with ``replacements`` exactly as
@@ -644,6 +715,9 @@ def load_manifest(path, required_keys=("wav",), replacements=None):
         Fields every item must have (checked with :func:`check_manifest`).
     replacements : dict, optional
         Placeholder values, e.g. ``{"data_root": "/data/ESD"}``.
+    path_keys : sequence of str
+        Fields that must be file paths when present (see
+        :func:`check_manifest`).
 
     Returns
     -------
@@ -653,10 +727,10 @@ def load_manifest(path, required_keys=("wav",), replacements=None):
     Raises
     ------
     FileNotFoundError
-        If the manifest does not exist.
+        If the manifest does not exist (or is a directory).
     ValueError
-        If it is not valid JSON, a placeholder has no replacement, or items
-        lack required fields.
+        If it is not UTF-8 JSON, has an item id twice, a placeholder has no
+        replacement, or items lack required fields.
 
     Example
     -------
@@ -670,24 +744,170 @@ def load_manifest(path, required_keys=("wav",), replacements=None):
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"Manifest not found: {path}")
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"Manifest {path} is not valid JSON: {e}") from e
+        raise FileNotFoundError(f"Manifest not found: {path}{_why(path)}")
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"Manifest {path} is not UTF-8 text (byte 0x{raw[e.start]:02x} "
+            f"at offset {e.start}); save it as UTF-8 JSON"
+        ) from e
+    repeated = []
+    try:
+        data = json.loads(
+            text, object_pairs_hook=lambda p: _no_duplicates(p, repeated)
+        )
+    except json.JSONDecodeError as e:
+        raise ValueError(f"Manifest {path} is not valid JSON: {e}") from e
     _check_manifest_is_dict(data, path)
+    for keys, obj in repeated:
+        if obj is data:
+            listed = ", ".join(repr(key) for key in keys[:5])
+            raise ValueError(
+                f"Manifest {path} has {len(keys)} item id(s) more than "
+                f"once: {listed} (JSON would keep only the last one)"
+            )
+    if repeated:
+        keys = sorted({key for found, _ in repeated for key in found})
+        raise ValueError(
+            f"Manifest {path}: an item has the field(s) "
+            f"{', '.join(map(repr, keys[:5]))} more than once"
+        )
     replacements = dict(replacements or {})
     data = {
         item_id: _format_placeholders(item, replacements, path, item_id)
         for item_id, item in data.items()
     }
-    check_manifest(data, required_keys, path)
+    check_manifest(data, required_keys, path, path_keys=path_keys)
     return data
+
+
+def _no_duplicates(pairs, repeated):
+    """``json`` object hook: the dict; keys seen twice go to ``repeated``."""
+    obj, keys = {}, []
+    for key, value in pairs:
+        if key in obj and key not in keys:
+            keys.append(key)
+        obj[key] = value
+    if keys:
+        repeated.append((keys, obj))
+    return obj
+
+
+def scan_audio_dir(audio_dir, extensions=None):
+    """Finds the audio files under a directory and what else is there.
+
+    Walks ``audio_dir`` recursively (symbolic links to files are followed,
+    links to directories are not, so a link loop cannot hang the walk) and
+    sorts every file into the audio files to read and the skipped ones,
+    each with its reason, so that nothing is left out silently.
+
+    Arguments
+    ---------
+    audio_dir : str or os.PathLike
+        The directory to scan.
+    extensions : sequence of str, optional
+        File extensions to keep (case-insensitive, with the dot); by default
+        :data:`AUDIO_EXTENSIONS`, the formats this machine's libsndfile
+        reads (wav, flac, ogg, opus, mp3 with libsndfile >= 1.1, aiff, ...).
+
+    Returns
+    -------
+    files : dict
+        ``{item_id: path}`` sorted by id, where the id is the path relative
+        to ``audio_dir`` without extension, with "/" separators.
+    skipped : list of (str, str)
+        ``(path, reason)`` of every other entry: files with another
+        extension, audio formats libsndfile cannot read, dangling links,
+        links to directories, unreadable sub-directories, special files.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``audio_dir`` is not a directory.
+    ValueError
+        If two files map to the same id (e.g. ``a.wav`` and ``a.flac``).
+
+    Example
+    -------
+    >>> root = getfixture("tmp_path")
+    >>> for name in ["b.wav", "notes.txt", "talk.m4a"]:
+    ...     _ = (root / name).write_bytes(b"")
+    >>> (root / "gone.wav").symlink_to(root / "missing.wav")
+    >>> files, skipped = scan_audio_dir(root)
+    >>> list(files)
+    ['b']
+    >>> for path, reason in skipped:
+    ...     print(os.path.basename(path), "-", reason.split(" (")[0])
+    gone.wav - dangling symbolic link
+    notes.txt - not an audio file
+    talk.m4a - audio format that libsndfile cannot read
+    """
+    root = os.fspath(audio_dir)
+    if not os.path.isdir(root):
+        raise FileNotFoundError(
+            f"Audio directory not found: {audio_dir}{_why(root)}"
+        )
+    if extensions is None:
+        extensions = AUDIO_EXTENSIONS
+    if isinstance(extensions, str):
+        extensions = [extensions]
+    wanted = {ext.lower() for ext in extensions}
+    found, skipped = {}, []
+
+    def unreadable_dir(error):
+        skipped.append(
+            (error.filename, f"cannot read this directory ({error.strerror})")
+        )
+
+    for folder, dirs, names in os.walk(root, onerror=unreadable_dir):
+        for name in sorted(dirs):
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                skipped.append(
+                    (path, "symbolic link to a directory (not followed)")
+                )
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            ext = os.path.splitext(name)[1].lower()
+            reason = None
+            if os.path.islink(path) and not os.path.exists(path):
+                reason = "dangling symbolic link (to " + os.readlink(path) + ")"
+            elif not os.path.isfile(path):
+                reason = "not a regular file"
+            elif ext in wanted:
+                item_id = pathlib.Path(os.path.relpath(path, root))
+                item_id = item_id.with_suffix("").as_posix()
+                if item_id in found:
+                    raise ValueError(
+                        f"Two audio files in {audio_dir} have the id "
+                        f"{item_id!r}: {found[item_id]} and {path}"
+                    )
+                found[item_id] = path
+                continue
+            elif ext in AUDIO_EXTENSIONS:
+                reason = f"extension {ext} not among {sorted(wanted)}"
+            elif ext in _UNREADABLE_AUDIO_EXTENSIONS or ext in (
+                _EXTENSION_FORMATS
+            ):
+                reason = (
+                    f"audio format that libsndfile cannot read ({ext}; "
+                    "convert it to WAV or FLAC, e.g. with ffmpeg)"
+                )
+            else:
+                reason = f"not an audio file (extension {ext or 'none'!r})"
+            skipped.append((path, reason))
+    return dict(sorted(found.items())), sorted(skipped)
 
 
 def list_audio_files(audio_dir, extensions=AUDIO_EXTENSIONS):
     """Lists the audio files under a directory, recursively.
+
+    See :func:`scan_audio_dir`, which also reports the files left out
+    (they are logged here at debug level).
 
     Arguments
     ---------
@@ -718,21 +938,7 @@ def list_audio_files(audio_dir, extensions=AUDIO_EXTENSIONS):
     >>> list(list_audio_files(root))
     ['a', 'spk1/b']
     """
-    root = pathlib.Path(audio_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"Audio directory not found: {audio_dir}")
-    if isinstance(extensions, str):
-        extensions = [extensions]
-    wanted = {ext.lower() for ext in extensions}
-    found = {}
-    for file in root.rglob("*"):
-        if not file.is_file() or file.suffix.lower() not in wanted:
-            continue
-        item_id = file.relative_to(root).with_suffix("").as_posix()
-        if item_id in found:
-            raise ValueError(
-                f"Two audio files in {audio_dir} have the id {item_id!r}: "
-                f"{found[item_id]} and {file}"
-            )
-        found[item_id] = str(file)
-    return dict(sorted(found.items()))
+    files, skipped = scan_audio_dir(audio_dir, extensions)
+    for path, reason in skipped:
+        logger.debug("Not an audio file to read: %s (%s)", path, reason)
+    return files

@@ -34,9 +34,11 @@ class StyleRetriever(Pretrained):
     """Speech-text retrieval model for inference.
 
     Speech and text are embedded with the heads' level
-    ``retrieval_level`` (recorded in the folder's ``hyperparams.yaml`` by
-    ``StyleRetrievalBrain.export_inference``; default 0, the projection),
-    the level the model was validated on.
+    ``retrieval_level``, the level the model was validated on, recorded in
+    the folder's ``hyperparams.yaml`` by
+    ``StyleRetrievalBrain.export_inference``. Folders written before that
+    key existed (version 0.1) searched the heads' last level, and still
+    do.
 
     Arguments
     ---------
@@ -98,8 +100,9 @@ class StyleRetriever(Pretrained):
 
     @property
     def retrieval_level(self):
-        """Head level used for retrieval (``hparams.retrieval_level``)."""
-        return getattr(self.hparams, "retrieval_level", 0)
+        """Head level used for retrieval (``hparams.retrieval_level``; the
+        last level for folders without it)."""
+        return getattr(self.hparams, "retrieval_level", -1)
 
     @property
     def fingerprint(self):

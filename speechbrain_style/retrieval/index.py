@@ -77,9 +77,11 @@ from speechbrain_style.retrieval.backends import (
     ExactSearch,
     make_backend,
 )
+from speechbrain_style.retrieval.filters import parse_filters
 
 __all__ = [
     "ExactSearch",
+    "ModelMismatchError",
     "StyleIndex",
     "StyleIndexError",
     "build_index",
@@ -104,6 +106,55 @@ NORM_TOLERANCE = 1e-3
 
 class StyleIndexError(ValueError):
     """An index on disk that is corrupt, incomplete or does not match."""
+
+
+class EncoderError(ValueError):
+    """The encoder raised on a batch (e.g. audio too short for it).
+
+    Arguments
+    ---------
+    message : str
+        The error message; it names the items.
+    reason : str
+        Recorded with skipped items (``"encoder-error"``).
+
+    Example
+    -------
+    >>> EncoderError("x", reason="encoder-error").reason
+    'encoder-error'
+    """
+
+    def __init__(self, message, reason="encoder-error"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class ModelMismatchError(StyleIndexError):
+    """An index built with another model than the one given.
+
+    Arguments
+    ---------
+    message : str
+        The error message (it names both models).
+    index_dir : str
+        The index.
+    expected : dict
+        The model description the caller expected.
+    model_info : dict
+        The one recorded in the index.
+
+    Example
+    -------
+    >>> error = ModelMismatchError("m", "idx", {"fingerprint": "a"}, {})
+    >>> isinstance(error, StyleIndexError), error.expected["fingerprint"]
+    (True, 'a')
+    """
+
+    def __init__(self, message, index_dir, expected, model_info):
+        super().__init__(message)
+        self.index_dir = index_dir
+        self.expected = expected
+        self.model_info = model_info
 
 
 def module_fingerprint(module):
@@ -166,8 +217,7 @@ class StyleIndex:
     backend : object or str, optional
         Search backend with ``search(queries, k, mask=None)``, or the name
         of one (``"exact"``, ``"faiss-flat"``, ``"ivf"``, ``"hnsw"``, see
-        :func:`speechbrain_style.retrieval.backends.make_backend`); by default
-        an
+        :func:`speechbrain_style.search.make_backend`); by default an
         :class:`ExactSearch` over the embeddings.
     chunk_size : int, optional
         Rows scored at a time by the default backend (default: adaptive).
@@ -293,16 +343,22 @@ class StyleIndex:
         ------
         FileNotFoundError
             If the directory or one of its files is missing.
+        ModelMismatchError
+            (a StyleIndexError) If the model does not match
+            ``expected_model`` (checked before the dimension).
         StyleIndexError
-            If a file is corrupt (checksum or format), or the dimension or
-            model does not match the expectation.
+            If a file is corrupt (checksum or format), or the dimension
+            does not match the expectation.
         """
         index_dir = os.fspath(index_dir)
         info_path = os.path.join(index_dir, INFO_FILE)
         emb_path = os.path.join(index_dir, EMBEDDINGS_FILE)
         items_path = os.path.join(index_dir, ITEMS_FILE)
         if not os.path.isdir(index_dir):
-            raise FileNotFoundError(f"Index directory not found: {index_dir}")
+            kind = " (it is a file)" if os.path.exists(index_dir) else ""
+            raise FileNotFoundError(
+                f"Index directory not found: {index_dir}{kind}"
+            )
         if not os.path.isfile(info_path):
             raise FileNotFoundError(
                 f"{info_path} not found: {index_dir} is not an index or its "
@@ -362,14 +418,14 @@ class StyleIndex:
                 f"{items_path} must list {info['count']} items"
             )
         model_info = info.get("model_info") or {}
+        if expected_model is not None:
+            _check_model(expected_model, model_info, index_dir)
         if expected_dim is not None and int(expected_dim) != info["dim"]:
             raise StyleIndexError(
                 f"Index {index_dir} holds {info['dim']}-dimensional "
                 f"embeddings but {expected_dim} were expected (index built "
                 f"with model {model_info}); rebuild it with the current model"
             )
-        if expected_model is not None:
-            _check_model(expected_model, model_info, index_dir)
         embeddings = torch.from_numpy(embeddings)
         if callable(backend):
             backend = backend(embeddings)
@@ -418,10 +474,15 @@ class StyleIndex:
 
         Arguments
         ---------
-        filters : dict or None
-            ``{field: value}`` or ``{field: [values]}`` on item metadata; an
-            item matches if, for every field, its value is (one of) the
-            given value(s). Items without the field do not match.
+        filters : dict, str, list of str or None
+            Metadata filters in the syntax of
+            :mod:`speechbrain_style.retrieval.filters` (the one of the command
+            line
+            and the search page): ``{field: value}`` or ``{field:
+            [values]}`` (an item matches if, for every field, its value is
+            one of the given values, numbers compared as numbers), or
+            ``"field=value"`` / ``"duration>=2"`` strings. Items without
+            the field do not match.
 
         Returns
         -------
@@ -430,36 +491,14 @@ class StyleIndex:
 
         Raises
         ------
-        ValueError
-            If no item has one of the fields (likely a typo).
+        speechbrain_style.retrieval.filters.FilterError
+            (a ValueError) If a filter is malformed or no item has one of
+            the fields (likely a typo).
         """
+        filters = parse_filters(filters)
         if not filters:
             return None
-        if not isinstance(filters, dict):
-            raise TypeError(
-                f"filters must be a dict, got {type(filters).__name__}"
-            )
-        missing = object()
-        mask = torch.ones(len(self), dtype=torch.bool)
-        for field, wanted in filters.items():
-            if isinstance(wanted, (list, tuple, set, frozenset)):
-                wanted = list(wanted)
-            else:
-                wanted = [wanted]
-            values = [
-                item["metadata"].get(field, missing) for item in self.items
-            ]
-            if all(value is missing for value in values):
-                known = sorted({k for it in self.items for k in it["metadata"]})
-                raise ValueError(
-                    f"Filter field {field!r} is in no item's metadata; "
-                    f"known fields: {known}"
-                )
-            mask &= torch.tensor(
-                [value is not missing and value in wanted for value in values],
-                dtype=torch.bool,
-            )
-        return mask
+        return torch.tensor(filters.mask(self.items), dtype=torch.bool)
 
     def search(
         self,
@@ -581,6 +620,10 @@ def _read_json(path):
             return json.load(f)
         except json.JSONDecodeError as e:
             raise StyleIndexError(f"{path} is not valid JSON: {e}") from e
+        except UnicodeDecodeError as e:
+            raise StyleIndexError(
+                f"{path} is not UTF-8 JSON (bad byte at offset {e.start})"
+            ) from e
 
 
 def _check_model(expected_model, model_info, index_dir):
@@ -602,9 +645,14 @@ def _check_model(expected_model, model_info, index_dir):
             f"{key}: expected {want!r}, index has {have!r}"
             for key, (want, have) in mismatched.items()
         )
-        raise StyleIndexError(
-            f"Index {index_dir} was built with another model ({details}); "
-            "rebuild it with the current model"
+        built_with = model_info.get("model_dir")
+        built_with = f" (model folder {built_with})" if built_with else ""
+        raise ModelMismatchError(
+            f"Index {index_dir} was built with another model{built_with} "
+            f"({details}); rebuild it with the current model",
+            index_dir,
+            expected_model,
+            model_info,
         )
 
 
@@ -694,7 +742,7 @@ def build_index(
     module docstring: finished shards survive a killed run and are reused by
     a rerun; under ``torchrun`` each rank encodes its own shards and rank 0
     merges them); the stored rows follow the original item order. Audio is
-    read with :func:`speechbrain_style.dataio.audio.load_audio` (or
+    read with :func:`speechbrain_style.audio.load_audio` (or
     ``load_audio_segment`` when an item has ``start``/``stop`` in seconds).
 
     Arguments
@@ -706,8 +754,7 @@ def build_index(
         L2-normalised; others are normalised here with a warning.
     items : dict
         Ordered ``{item_id: {"wav": path, **metadata}}``, e.g. a manifest
-        from :func:`speechbrain_style.dataio.audio.load_manifest`. A
-        ``duration``
+        from :func:`speechbrain_style.audio.load_manifest`. A ``duration``
         field (seconds) avoids reading file headers for sorting.
     out_dir : str or os.PathLike
         Index directory (created if needed; an index there built from other
@@ -825,6 +872,20 @@ def build_index(
         item = items[item_id]
         if not isinstance(item, dict) or "wav" not in item:
             raise ValueError(f"Item {item_id!r} has no 'wav' field")
+        if not isinstance(item["wav"], (str, os.PathLike)) or not item["wav"]:
+            raise ValueError(
+                f"Item {item_id!r}: field 'wav' must be the path of its "
+                f"audio file, got {item['wav']!r}"
+            )
+        for key in ("start", "stop"):
+            value = item.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, numbers.Real)
+            ):
+                raise ValueError(
+                    f"Item {item_id!r}: field {key!r} must be a number of "
+                    f"seconds, got {value!r}"
+                )
         metadata = {key: value for key, value in item.items() if key != "wav"}
         record = {"id": str(item_id), "wav": item["wav"], "metadata": metadata}
         try:
@@ -883,7 +944,7 @@ def build_index(
     mine = list(range(rank, len(plan["shards"]), world_size))
     todo = []
     for shard in mine:
-        if _finished_shard(shards_dir, shard, plan_sha) is None:
+        if _finished_shard(shards_dir, shard, plan_sha, recompute=True) is None:
             todo.append(shard)
     if len(todo) < len(mine):
         logger.info(
@@ -1116,32 +1177,49 @@ def _remove_stale_shards(shards_dir, plan_sha):
         )
 
 
-def _finished_shard(shards_dir, shard, plan_sha):
+def _finished_shard(shards_dir, shard, plan_sha, recompute=False):
     """The record of a finished, verified shard of this plan, or None.
 
-    Raises StyleIndexError naming the file if a finished shard is corrupt.
+    A finished shard whose ``.npy`` is missing, truncated or modified (its
+    sha256 differs from the one in its ``.json``), or whose ``.json`` is
+    not valid, raises StyleIndexError naming the file; with ``recompute``
+    it is instead deleted with a warning and None is returned, so that the
+    caller encodes it again.
     """
     record_path = _shard_path(shards_dir, shard, ".json")
+    npy_path = _shard_path(shards_dir, shard, ".npy")
     if not os.path.isfile(record_path):
         return None
-    record = _read_json(record_path)
-    if not isinstance(record, dict) or record.get("plan_sha256") != plan_sha:
+    try:
+        record = _read_json(record_path)
+        if not isinstance(record, dict):
+            raise StyleIndexError(f"{record_path} is not a shard record")
+        if record.get("plan_sha256") != plan_sha:
+            return None
+        if record["count"] == 0:
+            return record
+        if not os.path.isfile(npy_path):
+            raise StyleIndexError(
+                f"Shard file {npy_path} is missing although {record_path} "
+                "marks the shard finished"
+            )
+        digest = file_sha256(npy_path)
+        if digest != record["embeddings_sha256"]:
+            raise StyleIndexError(
+                f"Shard file {npy_path} is corrupt or was modified: its "
+                f"sha256 {digest} does not match "
+                f"{record['embeddings_sha256']} recorded in {record_path}"
+            )
+    except (StyleIndexError, KeyError) as e:
+        if not recompute:
+            raise StyleIndexError(
+                f"{e}; delete {record_path} to recompute the shard"
+            ) from e
+        logger.warning("Recomputing shard %d: %s", shard, e)
+        for path in (record_path, npy_path):
+            if os.path.exists(path):
+                os.remove(path)
         return None
-    if record["count"] == 0:
-        return record
-    npy_path = _shard_path(shards_dir, shard, ".npy")
-    if not os.path.isfile(npy_path):
-        raise StyleIndexError(
-            f"Shard file {npy_path} is missing although {record_path} marks "
-            "the shard finished; delete the .json to recompute the shard"
-        )
-    digest = file_sha256(npy_path)
-    if digest != record["embeddings_sha256"]:
-        raise StyleIndexError(
-            f"Shard file {npy_path} is corrupt or was modified: its sha256 "
-            f"{digest} does not match {record['embeddings_sha256']} recorded "
-            f"in {record_path}; delete both files to recompute the shard"
-        )
     return record
 
 
@@ -1167,9 +1245,26 @@ def _encode_shard(
         bar.update(len(batch))
         if not loaded:
             continue
-        batch_embs = _encode(encode_batch, loaded, [ids[p] for p, _ in loaded])
+        try:
+            batch_embs = _encode(
+                encode_batch, loaded, [ids[p] for p, _ in loaded]
+            )
+        except EncoderError as e:
+            if options["on_error"] == "raise":
+                raise
+            # Encode the batch's items one by one to skip only the bad ones.
+            batch_embs = []
+            for pos, wav in loaded:
+                try:
+                    one = _encode(encode_batch, [(pos, wav)], [ids[pos]])
+                    batch_embs.append(one[0])
+                except EncoderError as item_error:
+                    fail(pos, item_error, skipped)
+                    batch_embs.append(None)
+            logger.warning("Encoded a failed batch item by item: %s", e)
         for (pos, _), emb in zip(loaded, batch_embs, strict=True):
-            embeddings[pos] = emb
+            if emb is not None:
+                embeddings[pos] = emb
     positions = sorted(embeddings)
     record = {
         "plan_sha256": plan["plan_sha256"],
@@ -1295,7 +1390,14 @@ def _encode(encode_batch, loaded, batch_ids):
     for row, (_, wav) in enumerate(loaded):
         wavs[row, : wav.shape[0]] = wav
     lens = lengths.float() / max_len
-    embs = torch.as_tensor(encode_batch(wavs, lens))
+    try:
+        embs = torch.as_tensor(encode_batch(wavs, lens))
+    except RuntimeError as e:
+        raise EncoderError(
+            f"The encoder failed on items {batch_ids[:5]} (the longest "
+            f"{max_len} samples; audio too short for the encoder?): {e}",
+            reason="encoder-error",
+        ) from e
     embs = embs.detach().float().cpu()
     if embs.dim() != 2 or embs.shape[0] != len(loaded):
         raise ValueError(

@@ -16,7 +16,11 @@ Routes:
   JSON ``{"query", "k", "filters", "fusion", "results": [{"rank", "id",
   "score", "metadata", "audio_url"}]}``. POST takes the same fields as a
   form or as a JSON object (``filter`` may then be a ``{field: value}``
-  dict);
+  dict). Filters (``sex:female``, ``sex=female``, ``duration>=2``, ...)
+  have the syntax and the typed matching of ``speechbrain-style search
+  --filter`` (one module: :mod:`speechbrain_style.retrieval.filters`), so both
+  give
+  the same items;
 * ``GET /api/info``: number of items, model fingerprint and the metadata
   fields that can be filtered on, with their values;
 * ``GET /audio/<row>``: the audio of the index's row ``row`` as
@@ -43,7 +47,6 @@ import base64
 import hashlib
 import io
 import json
-import math
 import os
 import re
 import socket
@@ -53,6 +56,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.retrieval.filters import FilterError
+from speechbrain_style.retrieval.filters import parse_filters as _parse_filters
 
 logger = get_logger(__name__)
 
@@ -187,7 +193,7 @@ def parse_range(header, size):
     >>> parse_range("bytes=1000-", 1000)
     Traceback (most recent call last):
     ...
-    speechbrain_style.retrieval.service.RequestError: range bytes=1000- is ...
+    speechbrain_style.retrieval.service.RequestError: range bytes=1000- ...
     """
     if not header:
         return None
@@ -213,88 +219,54 @@ def parse_range(header, size):
     return start, stop
 
 
-def _typed_values(value):
-    """A filter value from a URL, plus its JSON reading if it has one.
-
-    Metadata values may be numbers or booleans; ``spk:7`` must match
-    ``{"spk": 7}`` as well as ``{"spk": "7"}``.
-    """
-    values = [value]
-    try:
-        typed = json.loads(value)
-    except ValueError:
-        return values
-    if isinstance(typed, (bool, int, float)) and not (
-        isinstance(typed, float) and not math.isfinite(typed)
-    ):
-        values.append(typed)
-    return values
-
-
 def parse_filters(specs):
-    """Parses ``field:value`` filter strings into a filter dict.
+    """Parses the ``filter`` fields of a request (see ``filters.py``).
 
     Arguments
     ---------
-    specs : list of str or dict
-        ``["sex:female", "rate:slow"]``; a repeated field keeps items with
-        any of its values. A dict ``{field: value or [values]}`` is also
-        accepted (the JSON body of a POST).
+    specs : str, list of str or dict
+        ``["sex:female", "rate=slow", "duration>=2"]`` in the syntax of
+        :mod:`speechbrain_style.retrieval.filters` (the one of
+        ``speechbrain-style
+        search --filter``); a repeated field keeps items with any of its
+        values. A dict ``{field: value or [values]}`` is also accepted (the
+        JSON body of a POST).
 
     Returns
     -------
-    dict
-        ``{field: [values]}`` for ``StyleIndex.search(filters=...)``;
-        values that read as JSON numbers or booleans are also matched as
-        such.
+    speechbrain_style.retrieval.filters.FilterSet
+        For ``StyleIndex.search(filters=...)``.
 
     Raises
     ------
     RequestError
-        400 for a string without ``:``, an empty field or too many
-        filters.
+        400 for a malformed filter or too many filters.
 
     Example
     -------
-    >>> parse_filters(["sex:female", "rate:slow", "rate:fast"])
-    {'sex': ['female'], 'rate': ['slow', 'fast']}
-    >>> parse_filters(["spk:7"])
-    {'spk': ['7', 7]}
-    >>> parse_filters({"sex": "male"})
-    {'sex': ['male']}
+    >>> parse_filters(["sex:female", "rate:slow", "rate=fast"]).to_json()
+    ['sex=female', 'rate=slow', 'rate=fast']
+    >>> parse_filters({"spk": 7}).to_json()
+    ['spk=7']
+    >>> parse_filters(["sex"])
+    Traceback (most recent call last):
+    ...
+    speechbrain_style.retrieval.service.RequestError: filter 'sex' is ...
     """
-    if isinstance(specs, dict):
-        pairs = []
-        for field, values in specs.items():
-            if not isinstance(values, list):
-                values = [values]
-            pairs += [(str(field), value) for value in values]
-    elif isinstance(specs, (list, tuple)):
-        pairs = []
-        for spec in specs:
-            if not isinstance(spec, str):
-                raise RequestError(
-                    400,
-                    f"a filter must be a 'field:value' string, got {spec!r}",
-                )
-            field, sep, value = spec.partition(":")
-            if not sep or not field.strip():
-                raise RequestError(
-                    400, f"filter expects field:value, got {spec!r}"
-                )
-            pairs.append((field.strip(), value.strip()))
-    else:
+    if isinstance(specs, str):
+        specs = [specs]
+    if not isinstance(specs, (list, tuple, dict)):
         raise RequestError(
             400, "filter must be a list of 'field:value' or a {field: value}"
         )
-    if len(pairs) > MAX_FILTERS:
+    try:
+        filters = _parse_filters(specs)
+    except FilterError as e:
+        raise RequestError(400, str(e)) from e
+    if len(filters) > MAX_FILTERS:
         raise RequestError(
-            400, f"too many filters ({len(pairs)}, at most {MAX_FILTERS})"
+            400, f"too many filters ({len(filters)}, at most {MAX_FILTERS})"
         )
-    filters = {}
-    for field, value in pairs:
-        values = _typed_values(value) if isinstance(value, str) else [value]
-        filters.setdefault(field, []).extend(values)
     return filters
 
 
@@ -322,7 +294,7 @@ class StyleSearchService:
     encode_text : callable
         ``encode_text(list_of_str) -> (N, D)`` text embeddings in the
         index's space, e.g. ``StyleRetriever.encode_text``.
-    index : speechbrain_style.retrieval.index.StyleIndex
+    index : speechbrain_style.index.StyleIndex
         The index searched; its ``items`` give the audio of each row.
     max_k : int
         Largest ``k`` a request may ask for.
@@ -412,10 +384,10 @@ class StyleSearchService:
 
         Raises
         ------
-        speechbrain_style.retrieval.index.StyleIndexError
+        speechbrain_style.index.StyleIndexError
             If the index was built with another model.
         """
-        from speechbrain_style.inference.retriever import StyleRetriever
+        from speechbrain_style.inference import StyleRetriever
         from speechbrain_style.retrieval.index import StyleIndex
 
         model = StyleRetriever.from_hparams(
@@ -463,16 +435,17 @@ class StyleSearchService:
         k : int or str
             Number of results, 1 to ``max_k``.
         filters : list of str or dict, optional
-            ``["field:value", ...]`` or ``{field: value}`` (see
-            :func:`parse_filters`).
+            ``["field:value", "field=value", "field>=2", ...]`` or
+            ``{field: value}`` (see :func:`parse_filters`).
         fusion : int or str, optional
             Cross-modal fusion neighbours (``StyleIndex.search(fusion_n)``).
 
         Returns
         -------
         dict
-            ``{"query", "k", "filters", "fusion", "results"}``; each result
-            is ``{"rank", "id", "score", "metadata", "audio_url"}``.
+            ``{"query", "k", "filters", "fusion", "results"}``; ``filters``
+            lists the conditions applied (``["sex=female", ...]``), each
+            result is ``{"rank", "id", "score", "metadata", "audio_url"}``.
 
         Raises
         ------
@@ -507,7 +480,7 @@ class StyleSearchService:
         return {
             "query": query,
             "k": k,
-            "filters": parsed,
+            "filters": parsed.to_json(),
             "fusion": fusion,
             "results": results,
         }
@@ -764,7 +737,7 @@ _PAGE_TEMPLATE = """<!DOCTYPE html>
          aria-label="description of a speaking style">
   <label>top <input id="k" name="k" type="number" min="1" max="{max_k}"
          value="{k}"></label>
-  <input id="filter" name="filter" placeholder="field:value, field:value"
+  <input id="filter" name="filter" placeholder="sex:female, duration>=2"
          aria-label="metadata filters">
   <button id="search-button" type="submit">Search</button>
 </form>

@@ -170,5 +170,5 @@ def test_cli_search_with_fusion(tmp_path, capsys):
     # with N = 1 the fused query is the plain top hit itself
     assert fused[0]["id"] == plain[0]["id"]
     assert fused[0]["score"] == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(SystemExit, match="fusion"):
-        main([*search, "--fusion", "0", "a calm voice"])
+    assert main([*search, "--fusion", "0", "a calm voice"]) == 2
+    assert "--fusion: must be a positive integer" in capsys.readouterr().err

@@ -246,35 +246,57 @@ def _never_called(wavs, lens):
     raise AssertionError("the encoder must not run")
 
 
-def test_corrupt_shard_names_it(setup, reference, tmp_path):
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "deleted"])
+def test_damaged_finished_shard_is_recomputed(
+    setup, reference, tmp_path, damage
+):
+    """A finished shard whose .npy no longer matches is encoded again."""
     out_dir = tmp_path / "copy"
     shutil.copytree(reference, out_dir)
     os.remove(out_dir / "index.json")  # as if killed before the merge
     shard = out_dir / "shards" / "shard-00003.npy"
     data = bytearray(shard.read_bytes())
-    data[-3] ^= 0xFF
-    shard.write_bytes(bytes(data))
-    with pytest.raises(StyleIndexError, match=r"shard-00003.npy is corrupt"):
-        build_index(
-            _never_called,
-            setup["items"],
-            out_dir,
-            batch_size=2,
-            shard_size=SHARD_SIZE,
-            model_info={"fingerprint": "tiny-fbank-linear"},
-            progress=False,
-        )
-    os.remove(shard)
-    with pytest.raises(StyleIndexError, match=r"shard-00003.npy is missing"):
-        build_index(
-            _never_called,
-            setup["items"],
-            out_dir,
-            batch_size=2,
-            shard_size=SHARD_SIZE,
-            model_info={"fingerprint": "tiny-fbank-linear"},
-            progress=False,
-        )
+    if damage == "truncated":
+        shard.write_bytes(bytes(data[: len(data) // 2]))
+    elif damage == "flipped":
+        data[-3] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    else:
+        os.remove(shard)
+    others = _shard_stats(out_dir, [s for s in range(NUM_SHARDS) if s != 3])
+    result = subprocess.run(
+        [sys.executable, *_command(setup, out_dir)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Recomputing shard 3" in result.stderr
+    assert "shard-00003" in result.stderr
+    _assert_same_index(out_dir, reference)
+    # Only the damaged shard's two items were encoded; the others reused.
+    assert _encoded_items(out_dir) == SHARD_SIZE
+    for path, stat in others.items():
+        st = os.stat(path)
+        assert (st.st_ino, st.st_mtime_ns) == stat
+
+
+def test_merge_still_refuses_a_shard_damaged_after_encoding(tmp_path):
+    """The merge verifies every shard again and names a bad one."""
+    from speechbrain_style.retrieval.index import _finished_shard
+
+    shards_dir = tmp_path / "shards"
+    shards_dir.mkdir()
+    (shards_dir / "shard-00000.json").write_text(
+        json.dumps({"plan_sha256": "p", "count": 1, "embeddings_sha256": "x"})
+    )
+    (shards_dir / "shard-00000.npy").write_bytes(b"not the right bytes")
+    with pytest.raises(StyleIndexError, match=r"shard-00000.npy is corrupt"):
+        _finished_shard(str(shards_dir), 0, "p")
+    assert (shards_dir / "shard-00000.npy").exists()
+    assert _finished_shard(str(shards_dir), 0, "p", recompute=True) is None
+    assert not list(shards_dir.iterdir())
 
 
 class CrashingEncoder:

@@ -215,7 +215,7 @@ def test_filters_keep_matching_items_only(setup):
     status, answer = _get_json(_search_url(setup, q=query, filter="mood:sad"))
     assert status == 400 and "'mood'" in answer["error"]
     status, answer = _get_json(_search_url(setup, q=query, filter="sex"))
-    assert status == 400 and "field:value" in answer["error"]
+    assert status == 400 and "FIELD:VALUE" in answer["error"]
     _, info = _get_json(setup["url"] + "api/info")
     assert info["count"] == 5
     assert info["fields"] == {"sex": ["female", "male"], "spk": ["1", "2"]}
@@ -337,7 +337,7 @@ def test_page_is_self_contained(setup):
     assert "script-src 'sha256-" in headers["Content-Security-Policy"]
 
 
-def test_a_mismatched_index_is_refused_at_startup(setup, tmp_path):
+def test_a_mismatched_index_is_refused_at_startup(setup, tmp_path, capsys):
     other = tmp_path / "index"
     shutil.copytree(setup["index_dir"], other)
     info = json.loads((other / "index.json").read_text())
@@ -345,8 +345,11 @@ def test_a_mismatched_index_is_refused_at_startup(setup, tmp_path):
     (other / "index.json").write_text(json.dumps(info))
     with pytest.raises(StyleIndexError, match="another model"):
         StyleSearchService.from_folders(setup["model_dir"], str(other))
-    with pytest.raises(SystemExit, match="another model"):
-        main(["serve", "--model", setup["model_dir"], "--index", str(other)])
+    argv = ["serve", "--model", setup["model_dir"], "--index", str(other)]
+    assert main([*argv, "--port", "0"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("speechbrain-style serve: error: the model ")
+    assert "another-model" in error and "did not build" in error
 
 
 @pytest.mark.parametrize(
