@@ -346,6 +346,7 @@ def _decode_transcript(raw, expected_encoding):
     byte_lines = raw.splitlines()
 
     def decodes(line, encoding):
+        """Whether ``raw`` decodes as ``encoding``."""
         try:
             line.decode(encoding)
         except UnicodeDecodeError:

@@ -332,6 +332,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_subcommand(name, **kwargs):
+        """Adds a subcommand with its help and the shared options."""
         return sub.add_parser(name, parents=[common], **kwargs)
 
     from speechbrain_style.corpora.stylesynth.synth import (
@@ -346,6 +347,7 @@ def build_parser():
     p_synth.set_defaults(func=run_synth)
 
     def add_model(p):
+        """Adds the ``--model`` option (an inference folder)."""
         p.add_argument("--model", required=True, help="inference folder")
         p.add_argument("--device", default="cpu", help="cpu or cuda:N")
 

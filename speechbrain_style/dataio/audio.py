@@ -858,6 +858,7 @@ def scan_audio_dir(audio_dir, extensions=None):
     found, skipped = {}, []
 
     def unreadable_dir(error):
+        """Records a folder ``os.walk`` cannot read."""
         skipped.append(
             (error.filename, f"cannot read this directory ({error.strerror})")
         )

@@ -65,11 +65,13 @@ class _GradientReversalFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, lambda_):
+        """Identity in the forward pass."""
         ctx.lambda_ = lambda_
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad_output):
+        """The gradient, negated and scaled by lambda."""
         return -ctx.lambda_ * grad_output, None
 
 
@@ -150,6 +152,7 @@ class GradientReversal(nn.Module):
         return gradient_reversal(x, self.lambda_)
 
     def extra_repr(self):
+        """Shows lambda in ``print(module)``."""
         return f"lambda_={self.lambda_}"
 
 

@@ -248,6 +248,7 @@ class _Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x, key_mask=None):
+        """Multi-head self-attention with an optional key padding mask."""
         batch, length, dim = x.shape
         qkv = self.qkv(x).reshape(
             batch, length, 3, self.num_heads, dim // self.num_heads
@@ -259,6 +260,8 @@ class _Attention(nn.Module):
 
 
 class _Mlp(nn.Module):
+    """The MLP of a transformer block (fc1, GELU, fc2)."""
+
     def __init__(self, dim, hidden):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
@@ -266,6 +269,7 @@ class _Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x):
+        """fc2(GELU(fc1(x)))."""
         return self.fc2(self.act(self.fc1(x)))
 
 
@@ -280,6 +284,7 @@ class _Block(nn.Module):
         self.mlp = _Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x, key_mask=None):
+        """Pre-norm attention and MLP, each with a residual connection."""
         x = x + self.attn(self.norm1(x), key_mask)
         return x + self.mlp(self.norm2(x))
 

@@ -220,6 +220,7 @@ class HFTextEncoder(FreezableLobe):
 
     @freeze.setter
     def freeze(self, value):
+        """Freezes or unfreezes the encoder's weights."""
         self._freeze = bool(value)
         self._freeze_parameters(self._freeze)
         if self._freeze:

@@ -101,6 +101,7 @@ def random_index(rng, n):
 
 
 def as_generator(rng):
+    """A numpy Generator when ``rng`` is None, else ``rng``."""
     return np.random.default_rng() if rng is None else rng
 
 

@@ -505,6 +505,7 @@ def make_dimensional_description_pipeline(describer):
     @sb.utils.data_pipeline.takes("id", "valence", "arousal")
     @sb.utils.data_pipeline.provides("description", "ordinal_values")
     def dimensional_description_pipeline(item_id, valence, arousal):
+        """Valence/arousal -> a description, its levels and the values."""
         if valence is None or arousal is None:
             raise ValueError(
                 f"Item {item_id!r} has no valence/arousal value "

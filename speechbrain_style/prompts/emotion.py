@@ -544,6 +544,7 @@ def make_style_description_pipeline(classes, bank="train"):
     @sb.utils.data_pipeline.takes("style")
     @sb.utils.data_pipeline.provides("description", "text_labels")
     def style_description_pipeline(style):
+        """Style class -> a random description and its class label."""
         text = prompts.sample(style, _rng(), bank=bank)
         yield text
         yield torch.LongTensor([index[style]])
@@ -582,6 +583,7 @@ def make_style_label_pipeline(classes):
     @sb.utils.data_pipeline.takes("style")
     @sb.utils.data_pipeline.provides("speech_labels", "style_index")
     def style_label_pipeline(style):
+        """Style class -> its label tensor and index."""
         if style not in index:
             raise ValueError(
                 f"Unknown style '{style}' (expected one of {classes})"

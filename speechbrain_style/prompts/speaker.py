@@ -404,6 +404,7 @@ def _origin_slots(nationality):
 
 def _agree_articles(text):
     def replace(match):
+        """The article that agrees with the next word."""
         word = match.group(2)
         if word.lower().startswith(_YOO_DEMONYMS):
             article = "a"  # "a Ugandan" (sounds "yoo")
@@ -685,6 +686,7 @@ def make_speaker_description_pipeline(
         @sb.utils.data_pipeline.takes(*fields)
         @sb.utils.data_pipeline.provides("description")
         def speaker_description_pipeline(*values):
+            """Speaker metadata -> a random description of the speaker."""
             meta = dict(zip(fields, values, strict=True))
             return describer.describe(meta, _rng())
 
@@ -701,6 +703,7 @@ def make_speaker_description_pipeline(
     @sb.utils.data_pipeline.takes(*fields)
     @sb.utils.data_pipeline.provides("description", "text_labels")
     def speaker_label_description_pipeline(*values):
+        """Speaker metadata -> a description and the speaker's label."""
         meta = dict(zip(fields, values, strict=True))
         spk_id = str(meta["spk_id"])
         if spk_id not in speaker_index:

@@ -219,10 +219,13 @@ MODAL_MENTION_PROBABILITY = 0.25
 
 
 class _RandomChooser:
+    """Chooses wordings at random (training descriptions)."""
+
     def __init__(self, rng):
         self.rng = rng
 
     def choice(self, options):
+        """A random option."""
         return options[random_index(self.rng, len(options))]
 
 
@@ -234,6 +237,7 @@ class _ReplayChooser:
         self.sizes = []
 
     def choice(self, options):
+        """The next option of the replayed sequence."""
         depth = len(self.sizes)
         index = self.path[depth] if depth < len(self.path) else 0
         self.sizes.append(len(options))

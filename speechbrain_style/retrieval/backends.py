@@ -576,6 +576,7 @@ class FaissSearch:
             with open(path, "rb") as f:
 
                 def read(size):
+                    """Reads a cached faiss index."""
                     block = f.read(size)
                     digest.update(block)
                     return block
@@ -631,7 +632,10 @@ class FaissSearch:
         digest = hashlib.sha256()
 
         def write_index(f):
+            """Writes the faiss index to ``path``."""
+
             def write(block):
+                """Writes the serialised index to the open file."""
                 digest.update(block)
                 f.write(block)
                 return len(block)

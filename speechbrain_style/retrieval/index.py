@@ -912,6 +912,7 @@ def build_index(
     rank, world_size = _distributed_context(distributed)
 
     def fail(pos, error, skipped):
+        """Records a failed item or raises, by ``on_error``."""
         item_id, path = ids[pos], items[ids[pos]]["wav"]
         if on_error == "raise":
             _rethrow_for_item(error, item_id, path)
@@ -1075,6 +1076,7 @@ def _plan_sha256(records, durations, options):
     digest = hashlib.sha256()
 
     def add(obj):
+        """Adds an item's embedding to the merged index."""
         text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
         digest.update(text.encode("utf-8") + b"\n")
 

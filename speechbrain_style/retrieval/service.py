@@ -995,6 +995,8 @@ def _last(params, name, default):
 
 
 class _IPv6Server(ThreadingHTTPServer):
+    """A threading HTTP server listening on IPv6."""
+
     address_family = socket.AF_INET6
 
 

@@ -147,6 +147,7 @@ def make_label_pipeline():
     @sb.utils.data_pipeline.takes(*FACTORS)
     @sb.utils.data_pipeline.provides("speech_labels", "eval_labels")
     def label_pipeline(*values):
+        """Factor values -> their loss labels and evaluation classes."""
         factors = dict(zip(FACTORS, values, strict=True))
         yield torch.LongTensor(style_label_vector(factors))
         yield evaluation_labels(factors)
@@ -173,6 +174,7 @@ def make_description_pipeline(bank="train"):
     @sb.utils.data_pipeline.takes(*FACTORS)
     @sb.utils.data_pipeline.provides("description", "text_labels")
     def description_pipeline(*values):
+        """Factor values -> a random description and the factors it names."""
         text, labels = describer.describe_with_labels(
             dict(zip(FACTORS, values, strict=True)), _rng()
         )
@@ -295,6 +297,7 @@ def make_ordinal_pipeline(factors=("pitch", "rate")):
     @sb.utils.data_pipeline.takes(*factors)
     @sb.utils.data_pipeline.provides("ordinal_values")
     def ordinal_pipeline(*values):
+        """Factor values -> the levels of the ordered factors."""
         return torch.FloatTensor(
             [
                 float(ORDINAL_FACTORS[f].index(v))

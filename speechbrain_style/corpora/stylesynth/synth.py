@@ -296,10 +296,12 @@ class _EspeakEngine:
         return 0
 
     def has_variant(self, variant):
+        """Whether the voice variant file exists."""
         path = os.path.join(self.data_dir, "voices", "!v", variant)
         return os.path.isfile(path)
 
     def synthesize(self, text, voice, rate, pitch, range, seed):
+        """Synthesises one utterance of the corpus."""
         lib = self.lib
         status = lib.espeak_SetVoiceByName(voice.encode())
         if status != 0:
