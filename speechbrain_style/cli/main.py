@@ -5,7 +5,7 @@ Subcommands::
     speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
     speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
                             [--shard_size N] [--max_batch_seconds S]
-                            [--fp16]
+                            [--fp16] [--precision fp32|bf16|int8]
     speechbrain-style search --model DIR --index I [-k 10] [--json]
                              [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
                              [--no_ann_cache] "query" [-q "another query" ...]
@@ -30,13 +30,23 @@ from speechbrain_style.cli.options import (
     add_backend_arguments,
     backend_load_options,
 )
+from speechbrain_style.inference.precision import (
+    add_precision_argument,
+    check_precision,
+)
 from speechbrain_style.retrieval.service import MAX_QUERY_CHARS
 
 
-def _load_model(path, device):
+def _load_model(path, device, precision="fp32"):
     from speechbrain_style.inference.retriever import StyleRetriever
 
-    return StyleRetriever.from_hparams(source=path, run_opts={"device": device})
+    try:
+        check_precision(precision, device)
+    except ValueError as e:
+        raise SystemExit(f"error: --precision: {e}") from e
+    return StyleRetriever.from_hparams(
+        source=path, run_opts={"device": device}, precision=precision
+    )
 
 
 def _read_items(args):
@@ -72,7 +82,7 @@ def cmd_index(args):
         build_index,
     )
 
-    model = _load_model(args.model, args.device)
+    model = _load_model(args.model, args.device, args.precision)
     items = _read_items(args)
     max_batch_seconds = args.max_batch_seconds
     if max_batch_seconds is None:
@@ -92,6 +102,7 @@ def cmd_index(args):
         on_error=args.on_error,
         shard_size=args.shard_size,
         fp16=args.fp16,
+        precision=args.precision,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"Indexed {len(index)} items into {os.path.abspath(args.out)}")
@@ -119,7 +130,7 @@ def cmd_search(args):
     queries += [_check_query(q) for q in args.queries or []]
     if not queries:
         raise SystemExit("error: give a query (or several with -q)")
-    model = _load_model(args.model, args.device)
+    model = _load_model(args.model, args.device, args.precision)
     index = StyleIndex.load(
         args.index,
         expected_model={"fingerprint": model.fingerprint},
@@ -159,7 +170,7 @@ def cmd_search(args):
 
 def cmd_describe(args):
     """Ranks descriptions for one recording (speech -> text)."""
-    model = _load_model(args.model, args.device)
+    model = _load_model(args.model, args.device, args.precision)
     bank = None
     if args.bank:
         with open(args.bank, encoding="utf-8") as fin:
@@ -207,6 +218,7 @@ def build_parser():
     def add_model(p):
         p.add_argument("--model", required=True, help="inference folder")
         p.add_argument("--device", default="cpu", help="cpu or cuda:N")
+        add_precision_argument(p)
 
     p_index = sub.add_parser("index", help="embed a corpus into an index")
     add_model(p_index)

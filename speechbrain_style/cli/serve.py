@@ -13,6 +13,7 @@ from speechbrain_style.cli.options import (
     add_backend_arguments,
     backend_load_options,
 )
+from speechbrain_style.inference.precision import add_precision_argument
 from speechbrain_style.retrieval.service import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -56,6 +57,7 @@ def add_serve_arguments(parser):
         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
+    add_precision_argument(parser)
     parser.add_argument(
         "--max-k", type=int, default=MAX_K, help="largest k a request gets"
     )
@@ -82,6 +84,7 @@ def run_serve(args):
             args.model,
             args.index,
             device=args.device,
+            precision=args.precision,
             index_options=backend_load_options(args),
             max_k=args.max_k,
         )
