@@ -13,6 +13,11 @@ Subcommands::
     speechbrain-style serve --model DIR --index I [--host H] [--port P]
                             [--backend ...] (same backend flags as search)
 
+``index``, ``search``, ``describe`` and ``serve`` take ``--precision
+fp32|bf16|int8`` (the encoders' arithmetic, see
+``speechbrain_style.inference.precision``); ``index`` records it in the
+index, and a rerun at another precision recomputes the shards.
+
 ``index`` is resumable (rerun the same command after an interruption) and
 runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
 ...``: each rank embeds its own shards and rank 0 merges them.

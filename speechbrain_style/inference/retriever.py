@@ -180,7 +180,7 @@ class StyleRetriever(Pretrained):
             chunk = [t.strip() for t in texts[start : start + batch_size]]
             with self.inference_ctx:
                 feats = self.mods.text_encoder(chunk)
-                out.append(self.mods.text_head(feats)[-1].float().cpu())
+                out.append(self._output(self.mods.text_head(feats)[-1]))
         return torch.cat(out)
 
     @torch.no_grad()
@@ -208,7 +208,15 @@ class StyleRetriever(Pretrained):
         with self.inference_ctx:
             feats = self.mods.speech_encoder(wavs, wav_lens)
             emb = self.mods.speech_head(feats)[-1]
-        return emb.float().cpu()
+        return self._output(emb)
+
+    def _output(self, emb):
+        """float32 CPU embeddings; bf16 ones L2-normalised again in fp32."""
+        emb = emb.float().cpu()
+        if self.inference_precision == "bf16":
+            # The heads normalise in bf16: norms are 1 only to ~3e-3.
+            emb = torch.nn.functional.normalize(emb, dim=-1)
+        return emb
 
     def encode_batch(self, wavs, wav_lens=None):
         """Alias of ``encode_audio`` (the name SpeechBrain encoders use)."""

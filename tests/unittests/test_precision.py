@@ -184,6 +184,10 @@ def test_retriever_precision_switches_and_fp32_stays_bitwise(model_dir):
         speech = model.encode_audio(wavs, lens)
         text = model.encode_text(texts)
         assert not torch.equal(speech, fp32_speech)
+        assert speech.dtype == text.dtype == torch.float32
+        ones = torch.ones(len(texts))
+        assert torch.allclose(speech.norm(dim=1), ones, atol=1e-5)
+        assert torch.allclose(text.norm(dim=1), ones, atol=1e-5)
         assert embedding_agreement(fp32_speech, speech)["min"] >= 0.99
         assert embedding_agreement(fp32_text, text)["min"] >= 0.99
     model.set_precision("fp32")
@@ -492,3 +496,62 @@ def test_index_benchmark_runs_in_a_tiny_configuration(tmp_path, capsys):
     assert "FLOPs per audio second" in out
     assert "of peak" in out
     assert out.count("| one-by-one fp32 |") == 2  # one table per encoder
+
+
+def test_precision_quality_script_runs_on_a_tiny_model(tmp_path, capsys):
+    from speechbrain_style.corpora.stylesynth.synth import synthesize_corpus
+
+    sys.path.insert(0, REPO_ROOT)
+    from benchmarks import precision_quality
+
+    torch.manual_seed(0)
+    text_dir = build_tiny_hf_text_encoder(str(tmp_path / "bert"), "bert")
+    modules = {
+        "speech_encoder": ECAPASpeechEncoder(
+            n_mels=40, channels=[32, 32, 32, 32, 96], lin_neurons=32
+        ),
+        "speech_head": ProjectionHead(32, proj_size=16),
+        "text_encoder": HFTextEncoder(text_dir, pooling="mean"),
+        "text_head": ProjectionHead(32, proj_size=16),
+    }
+    for module in modules.values():
+        module.eval()
+    folder = str(tmp_path / "model")
+    write_inference_folder(
+        folder,
+        modules,
+        extra={"sample_rate": 16000, "description_bank": ["A slow voice."]},
+    )
+    corpus = str(tmp_path / "corpus")
+    synthesize_corpus(corpus, num_utts=40, seed=3, progress=False)
+    code = precision_quality.main(
+        [
+            "--model",
+            folder,
+            "--corpus",
+            corpus,
+            "--num-trials",
+            "3",
+            "--num-distractors",
+            "2",
+            "--workdir",
+            str(tmp_path / "work"),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [
+        "| fp32",
+        "| bf16",
+        "| int8",
+    ]
+    # fp32 against itself: cosine 1, no metric difference.
+    assert rows[1].split(" | ")[1:6] == [
+        "1.00000",
+        "1.00000",
+        "1.00000",
+        "1.00000",
+        "0.0000",
+    ]
+    assert "[int8] prompt bank: heldout" in out
