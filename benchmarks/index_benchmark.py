@@ -509,6 +509,13 @@ def main(argv=None):
         )
         + "; the better of a measurement before and after the paths)"
     )
+    kernels = [
+        f"{name} {rate / 1e9:.0f}"
+        for p in PRECISIONS
+        for name, rate in peaks[p].items()
+        if name not in ("flops_per_second", "kernel")
+    ]
+    print("Every kernel tried, GFLOP/s: " + ", ".join(kernels))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Load average at the end: {load:.1f}")
     return 0

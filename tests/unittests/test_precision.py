@@ -547,11 +547,12 @@ def test_precision_quality_script_runs_on_a_tiny_model(tmp_path, capsys):
         "| int8",
     ]
     # fp32 against itself: cosine 1, no metric difference.
-    assert rows[1].split(" | ")[1:6] == [
+    assert rows[1].split(" | ")[1:7] == [
         "1.00000",
         "1.00000",
         "1.00000",
         "1.00000",
+        "0.0000",
         "0.0000",
     ]
     assert "[int8] prompt bank: heldout" in out
