@@ -119,11 +119,17 @@ def check_device(device):
             )
 
 
-def load_model(path, device):
-    """Loads an inference folder; errors name the folder."""
+def load_model(path, device, precision="fp32"):
+    """Loads an inference folder at an inference precision; errors name the
+    folder."""
     from speechbrain_style.inference import StyleRetriever
+    from speechbrain_style.inference.precision import check_precision
 
     check_device(device)
+    try:
+        check_precision(precision, device)
+    except ValueError as e:
+        raise UsageError(f"--precision: {e}") from e
     if os.path.exists(path) and not os.path.isdir(path):
         raise CommandError(
             f"--model {path} is a file: give the inference folder written "
@@ -136,7 +142,7 @@ def load_model(path, device):
         )
     try:
         return StyleRetriever.from_hparams(
-            source=path, run_opts={"device": device}
+            source=path, run_opts={"device": device}, precision=precision
         )
     except Exception as e:  # noqa: BLE001 - yaml, checkpoint, import errors
         if isinstance(e, (OSError, CommandError)):

@@ -5,13 +5,18 @@ Subcommands::
     speechbrain-style synth --out DIR --num-utts N --seed S [--sentences F]
     speechbrain-style index --model DIR (--manifest M | --audio-dir D) --out I
                             [--shard_size N] [--max_batch_seconds S]
-                            [--fp16]
+                            [--fp16] [--precision fp32|bf16|int8]
     speechbrain-style search --model DIR --index I [-k 10] [--json]
                              [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
                              [--no_ann_cache] "query" [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
     speechbrain-style serve --model DIR --index I [--host H] [--port P]
                             [--backend ...] (same backend flags as search)
+
+``index``, ``search``, ``describe`` and ``serve`` take ``--precision
+fp32|bf16|int8`` (the encoders' arithmetic, see
+``speechbrain_style.inference.precision``); ``index`` records it in the
+index, and a rerun at another precision recomputes the shards.
 
 ``index`` is resumable (rerun the same command after an interruption) and
 runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
@@ -62,6 +67,9 @@ from speechbrain_style.cli.errors import (
     CommandError,
     UsageError,
     error_message,
+)
+from speechbrain_style.inference.precision import (
+    add_precision_argument,
 )
 from speechbrain_style.retrieval.service import MAX_QUERY_CHARS
 
@@ -157,7 +165,7 @@ def cmd_index(args):
             f"{len(skipped_files)} file(s) under {args.audio_dir} are not "
             f"indexed: {_list_skipped(skipped_files)}",
         )
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.precision)
     max_batch_seconds = args.max_batch_seconds
     if max_batch_seconds is None:
         max_batch_seconds = DEFAULT_MAX_BATCH_SECONDS
@@ -176,6 +184,7 @@ def cmd_index(args):
         on_error=args.on_error,
         shard_size=args.shard_size,
         fp16=args.fp16,
+        precision=args.precision,
     )
     if rank == 0:
         summary = f"Indexed {len(index)} items into {os.path.abspath(args.out)}"
@@ -244,7 +253,7 @@ def cmd_search(args):
     if not queries:
         raise UsageError("give a query (or several with -q)")
     filters = _parse_filter_options(args.filter)
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.precision)
     index = open_index(
         args.index, model, args.model, **backend_load_options(args)
     )
@@ -283,7 +292,7 @@ def cmd_describe(args):
         if not bank:
             raise CommandError(f"the description bank {args.bank} is empty")
     frames, sample_rate, _ = get_audio_info(args.file)
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.precision)
     try:
         ranked = model.describe_file(args.file, descriptions=bank, k=args.k)
     except RuntimeError as e:
@@ -350,6 +359,7 @@ def build_parser():
         """Adds the ``--model`` option (an inference folder)."""
         p.add_argument("--model", required=True, help="inference folder")
         p.add_argument("--device", default="cpu", help="cpu or cuda:N")
+        add_precision_argument(p)
 
     p_index = add_subcommand("index", help="embed a corpus into an index")
     add_model(p_index)

@@ -20,6 +20,7 @@ from speechbrain_style.cli.common import (
     positive_int,
 )
 from speechbrain_style.cli.errors import CommandError, UsageError
+from speechbrain_style.inference.precision import add_precision_argument
 from speechbrain_style.retrieval.service import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -63,6 +64,7 @@ def add_serve_arguments(parser):
         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
+    add_precision_argument(parser)
     parser.add_argument(
         "--max-k",
         type=positive_int,
@@ -147,7 +149,7 @@ def run_serve(args):
             f"cannot listen on {args.host}:{args.port}: {e}"
         ) from e
     try:
-        model = load_model(args.model, args.device)
+        model = load_model(args.model, args.device, args.precision)
         index = open_index(
             args.index, model, args.model, **backend_load_options(args)
         )

@@ -2,7 +2,9 @@
 
 * ``retriever``: ``StyleRetriever`` (``from_hparams`` of an exported
   folder; encode speech and text, describe);
-* ``export``: writing the inference folder at the end of training.
+* ``export``: writing the inference folder at the end of training;
+* ``precision``: fp32 / bf16 / int8 inference arithmetic, its quality guard
+  and the arithmetic floor (flop counter, sustained matmul FLOP/s).
 """
 
 from speechbrain_style._moved import forward_to

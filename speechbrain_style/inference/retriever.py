@@ -10,6 +10,11 @@ inference folder written at the end of training (see
     speech = model.encode_files(["a.wav", "b.wav"])
     scores = text @ speech.T          # cosine similarities
 
+``precision="int8"`` or ``"bf16"`` (``from_hparams`` or
+:meth:`StyleRetriever.set_precision`) runs every encoder at a cheaper
+arithmetic (see :mod:`speechbrain_style.inference.precision`); the default
+``"fp32"`` runs the model as trained.
+
 Authors
  * speechbrain-style contributors 2026
 """
@@ -24,6 +29,12 @@ from speechbrain_style.dataio.audio import load_audio
 from speechbrain_style.inference.export import (
     DESCRIPTIONS_FILE,
     model_fingerprint,
+)
+from speechbrain_style.inference.precision import (
+    DEFAULT_PRECISION,
+    check_precision,
+    precision_context,
+    prepare_for_precision,
 )
 from speechbrain_style.lobes.heads import select_level
 
@@ -55,7 +66,13 @@ class StyleRetriever(Pretrained):
     ]
 
     @classmethod
-    def from_hparams(cls, source, hparams_file="hyperparams.yaml", **kwargs):
+    def from_hparams(
+        cls,
+        source,
+        hparams_file="hyperparams.yaml",
+        precision=DEFAULT_PRECISION,
+        **kwargs,
+    ):
         """Loads an inference folder (see the module docstring).
 
         Arguments
@@ -64,6 +81,9 @@ class StyleRetriever(Pretrained):
             A local inference folder.
         hparams_file : str
             The yaml file in it.
+        precision : str
+            Inference arithmetic, ``"fp32"`` (default), ``"bf16"`` or
+            ``"int8"``: see :meth:`set_precision`.
         **kwargs : dict
             Forwarded to ``Pretrained.from_hparams`` (e.g. ``run_opts``).
 
@@ -91,7 +111,41 @@ class StyleRetriever(Pretrained):
             **kwargs,
         )
         model.model_dir = source
+        model.set_precision(precision)
         return model
+
+    @property
+    def inference_precision(self):
+        """The arithmetic the encoders run at (``"fp32"`` by default)."""
+        return getattr(self, "_inference_precision", DEFAULT_PRECISION)
+
+    def set_precision(self, precision):
+        """Runs the encoders at ``precision`` from now on.
+
+        ``"int8"`` replaces the four modules by dynamically quantised copies
+        (their ``nn.Linear`` layers; convolutions stay float32), ``"bf16"``
+        runs them under ``torch.autocast`` with bfloat16, ``"fp32"``
+        restores the model as loaded. The fp32 weights are kept, so the
+        precision can be switched back. The fingerprint (the model folder's)
+        does not change: indexes record the precision separately.
+
+        Arguments
+        ---------
+        precision : str
+            ``"fp32"``, ``"bf16"`` or ``"int8"`` (CPU only).
+        """
+        check_precision(precision, self.device)
+        if not hasattr(self, "_fp32_modules"):
+            self._fp32_modules = dict(self.mods.items())
+            self._loaded_inference_ctx = self.inference_ctx
+        for name, module in self._fp32_modules.items():
+            self.mods[name] = prepare_for_precision(module, precision)
+        self.inference_ctx = (
+            precision_context(precision, self.device_type)
+            if precision == "bf16"
+            else self._loaded_inference_ctx
+        )
+        self._inference_precision = precision
 
     @property
     def sample_rate(self):
@@ -142,7 +196,7 @@ class StyleRetriever(Pretrained):
                 feats = self.mods.text_encoder(chunk)
                 levels = self.mods.text_head(feats)
                 emb = select_level(levels, self.retrieval_level)
-                out.append(emb.float().cpu())
+                out.append(self._output(emb))
         return torch.cat(out)
 
     @torch.no_grad()
@@ -171,7 +225,15 @@ class StyleRetriever(Pretrained):
             feats = self.mods.speech_encoder(wavs, wav_lens)
             levels = self.mods.speech_head(feats)
             emb = select_level(levels, self.retrieval_level)
-        return emb.float().cpu()
+        return self._output(emb)
+
+    def _output(self, emb):
+        """float32 CPU embeddings; bf16 ones L2-normalised again in fp32."""
+        emb = emb.float().cpu()
+        if self.inference_precision == "bf16":
+            # The heads normalise in bf16: norms are 1 only to ~3e-3.
+            emb = torch.nn.functional.normalize(emb, dim=-1)
+        return emb
 
     def encode_batch(self, wavs, wav_lens=None):
         """Alias of ``encode_audio`` (the name SpeechBrain encoders use)."""

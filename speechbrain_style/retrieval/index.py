@@ -16,7 +16,8 @@ On-disk layout of an index directory:
 * ``items.json``: list of ``{"id", "wav", "metadata"}`` records, same order;
 * ``index.json``: format version, dim, count, dtype, sample rate, model info,
   sha256 of the two files above, creation time, the skipped items and how
-  the index was built (``build``: the sha256 of the build plan, shard size);
+  the index was built (``build``: the sha256 of the build plan, shard size,
+  batching and the inference ``precision``);
 * ``ann/`` (optional): faiss IVF/HNSW indexes cached by
   :meth:`StyleIndex.load` with those backends, each ``.faiss`` file with a
   ``.json`` sidecar naming the ``embeddings.npy`` sha256 it was built from
@@ -71,6 +72,10 @@ from speechbrain_style.dataio.files import (
     atomic_write,
     file_sha256,
     write_json,
+)
+from speechbrain_style.inference.precision import (
+    check_precision,
+    precision_context,
 )
 from speechbrain_style.retrieval.backends import (
     CACHED_KINDS,
@@ -734,6 +739,7 @@ def build_index(
     resume=True,
     keep_shards=False,
     distributed=True,
+    precision=None,
 ):
     """Encodes audio items and writes a :class:`StyleIndex` to ``out_dir``.
 
@@ -802,6 +808,16 @@ def build_index(
     distributed : bool
         Share the work among the ranks of ``torch.distributed`` when it is
         initialised or when ``RANK``/``WORLD_SIZE`` are set (``torchrun``).
+    precision : str, optional
+        The arithmetic ``encode_batch`` runs at: ``"fp32"``, ``"bf16"`` or
+        ``"int8"`` (see :mod:`speechbrain_style.inference.precision`). It is
+        recorded in ``index.json`` (``build.precision``) and is part of the
+        build plan: shards of a build at another precision are recomputed,
+        never mixed in. bf16 runs ``encode_batch`` under CPU autocast; int8
+        needs an already quantised model (``StyleRetriever.set_precision``
+        or ``prepare_for_precision``). By default the precision of the
+        ``StyleRetriever`` whose method ``encode_batch`` is, else fp32
+        (then the plan is the same as before precisions existed).
 
     Returns
     -------
@@ -860,6 +876,7 @@ def build_index(
         raise ValueError(
             f"max_batch_seconds must be > 0, got {max_batch_seconds}"
         )
+    precision = _encoder_precision(encode_batch, precision)
     model_info = dict(model_info or {})
     try:
         json.dumps(model_info)
@@ -909,6 +926,9 @@ def build_index(
         "silence_threshold": float(silence_threshold),
         "model_info": model_info,
     }
+    if precision != "fp32":
+        # fp32 plans keep their sha256 of before precisions existed.
+        options["precision"] = precision
     rank, world_size = _distributed_context(distributed)
 
     def fail(pos, error, skipped):
@@ -929,6 +949,7 @@ def build_index(
 
     state = None
     if rank == 0:
+        _log_precision_change(shards_dir, precision)
         state = _prepare_build(
             out_dir, items, ids, records, options, resume, fail
         )
@@ -968,6 +989,7 @@ def build_index(
             unit="utt",
         ) as bar,
         torch.inference_mode(),
+        precision_context(precision),
     ):
         for shard in todo:
             _encode_shard(
@@ -990,6 +1012,42 @@ def build_index(
     if rank != 0:
         index = StyleIndex.load(out_dir)
     return index
+
+
+def _encoder_precision(encode_batch, precision):
+    """The build's precision: given, or the encoder's (StyleRetriever)."""
+    owner_precision = getattr(
+        getattr(encode_batch, "__self__", None), "inference_precision", None
+    )
+    if precision is None:
+        precision = owner_precision or "fp32"
+    check_precision(precision)
+    if owner_precision is not None and owner_precision != precision:
+        raise ValueError(
+            f"build_index(precision={precision!r}) but encode_batch runs at "
+            f"{owner_precision!r}: call set_precision({precision!r}) on the "
+            "model first"
+        )
+    return precision
+
+
+def _log_precision_change(shards_dir, precision):
+    """Logs when unfinished shards of another precision get recomputed."""
+    plan_path = os.path.join(shards_dir, PLAN_FILE)
+    if not os.path.isfile(plan_path):
+        return
+    try:
+        previous = _read_json(plan_path)["options"].get("precision", "fp32")
+    except (StyleIndexError, KeyError, TypeError, AttributeError):
+        return
+    if previous != precision:
+        logger.warning(
+            "The unfinished build in %s ran at precision %s, this one at %s: "
+            "its shards are recomputed, not mixed in",
+            shards_dir,
+            previous,
+            precision,
+        )
 
 
 def index_progress(out_dir):
@@ -1350,6 +1408,7 @@ def _merge_shards(out_dir, plan, records, options):
         "num_shards": len(plan["shards"]),
         "batch_size": options["batch_size"],
         "max_batch_seconds": options["max_batch_seconds"],
+        "precision": options.get("precision", "fp32"),
     }
     info = _write_index(
         out_dir,

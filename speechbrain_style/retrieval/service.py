@@ -360,7 +360,13 @@ class StyleSearchService:
 
     @classmethod
     def from_folders(
-        cls, model_dir, index_dir, device="cpu", index_options=None, **kwargs
+        cls,
+        model_dir,
+        index_dir,
+        device="cpu",
+        index_options=None,
+        precision="fp32",
+        **kwargs,
     ):
         """Loads a model and an index and checks they belong together.
 
@@ -375,6 +381,10 @@ class StyleSearchService:
         index_options : dict, optional
             More keyword arguments of ``StyleIndex.load`` (e.g. a search
             backend).
+        precision : str
+            Arithmetic of the query text encoder: ``"fp32"`` (default),
+            ``"bf16"`` or ``"int8"`` (see
+            :mod:`speechbrain_style.inference.precision`).
         **kwargs : dict
             Forwarded to the constructor (``max_k``, ``max_query_chars``).
 
@@ -391,7 +401,7 @@ class StyleSearchService:
         from speechbrain_style.retrieval.index import StyleIndex
 
         model = StyleRetriever.from_hparams(
-            source=model_dir, run_opts={"device": device}
+            source=model_dir, run_opts={"device": device}, precision=precision
         )
         index = StyleIndex.load(
             index_dir,
