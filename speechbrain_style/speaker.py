@@ -457,7 +457,13 @@ def speaker_retrieval_metrics(
         )
     speech_spk = _as_labels(speech_spk, speech.shape[0], "speech_spk")
     text_spk = _as_labels(text_spk, text.shape[0], "text_spk")
-    relevance = np.array([[s == t for t in text_spk] for s in speech_spk])
+    # (N, M) bool by comparing integer codes: no (N, M) Python objects
+    codes = {}
+    speech_codes = np.array(
+        [codes.setdefault(s, len(codes)) for s in speech_spk]
+    )
+    text_codes = np.array([codes.setdefault(t, len(codes)) for t in text_spk])
+    relevance = speech_codes[:, None] == text_codes[None, :]
     speech_queries, text_queries = speech, text
     if fusion_n is not None:
         speech_queries = fuse_queries(
