@@ -20,6 +20,8 @@ Authors
 import numpy as np
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.metrics import atomic_output
+
 logger = get_logger(__name__)
 
 SIMILARITIES = ("cosine", "dot")
@@ -523,7 +525,8 @@ def plot_similarity_vs_values(
     Returns
     -------
     str
-        ``path``.
+        ``path`` (written atomically: a unique temporary file replaced into
+        place).
     """
     similarities = _as_array(similarities, "similarities", 1)
     values = _as_array(values, "values", 1)
@@ -561,6 +564,7 @@ def plot_similarity_vs_values(
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_output(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return path

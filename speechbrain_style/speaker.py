@@ -28,7 +28,7 @@ from speechbrain.nnet.losses import AdditiveAngularMargin, LogSoftmaxWrapper
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.fusion import fuse_queries
-from speechbrain_style.metrics import retrieval_metrics
+from speechbrain_style.metrics import atomic_output, retrieval_metrics
 
 logger = get_logger(__name__)
 
@@ -734,7 +734,8 @@ def tsne_plot(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_output(path) as temporary:
+        fig.savefig(temporary, dpi=120)
     plt.close(fig)
     logger.info("Wrote t-SNE plot to %s", path)
     return coords

@@ -17,6 +17,7 @@ Authors
 
 import os
 
+from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.fusion import fuse_queries
@@ -191,7 +192,8 @@ class SpeakerRetrievalEvaluator:
                     for key, value in res[direction].items():
                         summary[f"{prefix}{direction}_{key}"] = float(value)
             results["summary"][bank] = summary
-            if trials and self.plot_folder:
+            # t-SNE maps: written once, by the main process under DDP
+            if trials and self.plot_folder and if_main_process():
                 self._plot(speech, speech_spk, text, text_spk, bank, trials_tag)
         return results
 
