@@ -279,7 +279,12 @@ def build_parser():
 
     def add_model(p):
         p.add_argument("--model", required=True, help="inference folder")
-        p.add_argument("--device", default="cpu", help="cpu or cuda:N")
+        p.add_argument(
+            "--device",
+            default=None,
+            help="cpu or cuda:N (default: cuda:<LOCAL_RANK>, or cuda:0, "
+            "when CUDA is available, else cpu)",
+        )
 
     p_index = sub.add_parser("index", help="embed a corpus into an index")
     add_model(p_index)

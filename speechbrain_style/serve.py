@@ -391,7 +391,7 @@ class StyleSearchService:
 
     @classmethod
     def from_folders(
-        cls, model_dir, index_dir, device="cpu", index_options=None, **kwargs
+        cls, model_dir, index_dir, device=None, index_options=None, **kwargs
     ):
         """Loads a model and an index and checks they belong together.
 
@@ -401,8 +401,9 @@ class StyleSearchService:
             An inference folder (see ``speechbrain_style.export``).
         index_dir : str
             An index built with that model (``speechbrain-style index``).
-        device : str
-            ``cpu`` or ``cuda:N``.
+        device : str, optional
+            ``cpu`` or ``cuda:N``; default: CUDA when available
+            (``speechbrain_style.inference.resolve_device``).
         index_options : dict, optional
             More keyword arguments of ``StyleIndex.load`` (e.g. a search
             backend).
@@ -1124,7 +1125,11 @@ def add_serve_arguments(parser):
         default=DEFAULT_PORT,
         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)",
+    )
     parser.add_argument(
         "--max-k", type=int, default=MAX_K, help="largest k a request gets"
     )
