@@ -68,30 +68,34 @@ def write_files(folder, num_files, min_seconds, max_seconds, seed=0):
     return items
 
 
-def with_head(encoder):
-    """``encode(wavs, lens)``: ``encoder`` + a random 512-d projection head."""
+def with_head(encoder, device="cpu"):
+    """``encode(wavs, lens)``: ``encoder`` + a random 512-d projection head,
+    run on ``device`` (inputs moved there, embeddings returned on CPU)."""
     from speechbrain_style.lobes import ProjectionHead
 
     head = ProjectionHead(encoder.output_size, proj_size=512).eval()
+    encoder.to(device)
+    head.to(device)
 
     def encode(wavs, lens):
-        return head(encoder(wavs, lens))[-1]
+        wavs, lens = wavs.to(device), lens.to(device)
+        return head(encoder(wavs, lens))[-1].cpu()
 
     return encode
 
 
-def random_encoder(block):
+def random_encoder(block, device="cpu"):
     """A speech block (random init) + projection head to 512-d."""
     from speechbrain_style.blocks import load_block
 
     torch.manual_seed(0)
     hparams = load_block(block)
-    encode = with_head(hparams["encoder"].eval())
+    encode = with_head(hparams["encoder"].eval(), device)
     channels = hparams.get("channels", ["?"])[0]
     return encode, f"{block} C={channels} (random init) + 512-d head"
 
 
-def random_emotion2vec_base(folder):
+def random_emotion2vec_base(folder, device="cpu"):
     """emotion2vec base sizes (random init) + projection head to 512-d."""
     from speechbrain_style.lobes import Emotion2VecEncoder
     from speechbrain_style.testing import build_tiny_emotion2vec
@@ -106,16 +110,23 @@ def random_emotion2vec_base(folder):
     )
     encoder = Emotion2VecEncoder(source=folder, freeze=True).eval()
     torch.manual_seed(0)
-    encode = with_head(encoder)
+    encode = with_head(encoder, device)
     params = sum(p.numel() for p in encoder.parameters()) / 1e6
     return encode, f"emotion2vec base sizes ({params:.0f}M, random init)"
 
 
-def exported_model(folder):
+def exported_model(folder, device="cpu"):
+    """An exported inference folder's ``encode_audio`` on ``device``."""
     from speechbrain_style.inference import StyleRetriever
 
-    model = StyleRetriever.from_hparams(source=folder)
-    return model.encode_audio, f"exported model {folder}"
+    model = StyleRetriever.from_hparams(
+        source=folder, run_opts={"device": device}
+    )
+
+    def encode(wavs, lens):
+        return model.encode_audio(wavs, lens).cpu()
+
+    return encode, f"exported model {folder}"
 
 
 def one_by_one(encode, items):
@@ -177,21 +188,29 @@ def main(argv=None):
         help="print ms per audio second by clip length and batch size",
     )
     parser.add_argument("--workdir", help="folder for wavs and indexes")
+    parser.add_argument(
+        "--device",
+        default="cuda:0" if torch.cuda.is_available() else "cpu",
+        help="device of the encoder (default: cuda:0 when available)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     workdir = args.workdir or tempfile.mkdtemp(prefix="index_bench_")
     os.makedirs(workdir, exist_ok=True)
     if args.model:
-        encode, name = exported_model(args.model)
+        encode, name = exported_model(args.model, args.device)
     elif args.emotion2vec_base:
         folder = os.path.join(workdir, "emotion2vec_base_random")
-        encode, name = random_emotion2vec_base(folder)
+        encode, name = random_emotion2vec_base(folder, args.device)
     else:
-        encode, name = random_encoder(args.block)
+        encode, name = random_encoder(args.block, args.device)
     # Warm-up (first-call allocations) outside the timings.
     with torch.no_grad():
         encode(torch.randn(2, SAMPLE_RATE) * 0.1, torch.ones(2))
-    header = f"Model: {name}; {args.threads} threads; torch {torch.__version__}"
+    header = (
+        f"Model: {name}; {args.device}; {args.threads} threads; "
+        f"torch {torch.__version__}"
+    )
     if args.grid:
         print(header)
         print("Encoder ms per second of audio (equal-length clips):")
