@@ -206,6 +206,26 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak_rss():
+    """Resets the kernel's resident high-water mark (VmHWM) of this process
+    (Linux >= 4.0), so that :func:`window_peak_rss_mb` measures from now."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="utf-8") as fout:
+            fout.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def window_peak_rss_mb():
+    """VmHWM of this process, MB: the peak since :func:`reset_peak_rss`."""
+    with open("/proc/self/status", encoding="utf-8") as fin:
+        for line in fin:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 # --------------------------------------------------------------------------
 # Model folders
 # --------------------------------------------------------------------------
@@ -788,6 +808,8 @@ def worker_eval(args):
         shutil.rmtree(trials_folder)  # measure drawing the trials too
     rng = np.random.default_rng(1)
     before = rss_mb()
+    # peak of the evaluation alone (not of loading the modules before it)
+    window = reset_peak_rss()
     report = {"sets": [], "dim": dim}
     start = time.perf_counter()
     for name, corpus, count in eval_sets(
@@ -820,7 +842,8 @@ def worker_eval(args):
     report.update(
         seconds=time.perf_counter() - start,
         base_rss_mb=round(before),
-        peak_rss_mb=round(peak_rss_mb()),
+        peak_rss_mb=round(window_peak_rss_mb() if window else peak_rss_mb()),
+        process_peak_rss_mb=round(peak_rss_mb()),
     )
     return report
 
@@ -900,7 +923,9 @@ def rehearse(args, recipe):
     row = {"recipe": recipe, "device": args.device}
     yaml_batch = None
     batch_size = args.batch_size
-    while True:
+    if args.batch_size and args.batch_size < _yaml_batch(recipe):
+        row["batch_override"] = args.batch_size
+    while "train" in args.phases:
         report, stderr, code = run_worker(args, recipe, "train", batch_size)
         if report is not None:
             row["train"] = report
@@ -919,6 +944,8 @@ def rehearse(args, recipe):
         row.setdefault("batch_not_fitting", []).append(batch_size)
         batch_size //= 2
     for phase in ("valid", "test"):
+        if phase not in args.phases:
+            continue
         report, stderr, _ = run_worker(args, recipe, phase)
         if report is None:
             row[f"{phase}_error"] = stderr.strip().splitlines()[-1:]
@@ -937,20 +964,21 @@ def format_rows(rows, limit_gb=None):
     """Markdown table of the rehearsal rows."""
     lines = [
         "| recipe | params (trainable) | batch x crop | s / step | "
-        "train peak RSS | valid items: s, peak RSS | "
-        "test items: s, peak RSS |",
+        "train peak RSS | valid items: s, peak RSS (evaluator) | "
+        "test items: s, peak RSS (evaluator) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         train = row.get("train")
         if train:
             batch = f"{train['batch_size']} x {train['crop_seconds']:g} s"
+            limit = row.get("memory_limit_gb", limit_gb)
+            where = f" in {limit:g} GB" if limit else ""
             if row.get("batch_not_fitting"):
-                batch += (
-                    f" ({row['batch_not_fitting'][0]} does not fit"
-                    + (f" in {limit_gb:g} GB" if limit_gb else "")
-                    + ")"
-                )
+                tried = ", ".join(map(str, row["batch_not_fitting"]))
+                batch += f" ({tried} do not fit{where})"
+            elif row.get("batch_override"):
+                batch += f" (set with --batch-size{where})"
             steps = train["step_seconds"]
             cells = [
                 f"{train['params_M']:.0f}M ({train['trainable_M']:.0f}M)",
@@ -963,13 +991,15 @@ def format_rows(rows, limit_gb=None):
                     else ""
                 ),
             ]
-        else:
+        elif "train_error" in row:
             cells = [
                 "-",
                 "-",
                 "failed: " + " ".join(row.get("train_error", [])),
                 "-",
             ]
+        else:
+            cells = ["-", "-", "not run", "-"]
         for phase in ("valid", "test"):
             report = row.get(phase)
             if report:
@@ -979,10 +1009,44 @@ def format_rows(rows, limit_gb=None):
                     f"{_gb(report['peak_rss_mb'])} "
                     f"(+{_gb(report['peak_rss_mb'] - report['base_rss_mb'])})"
                 )
-            else:
+            elif f"{phase}_error" in row:
                 cells.append("failed")
+            else:
+                cells.append("not run")
         lines.append(f"| {row['recipe']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def merge_rows(rows):
+    """One row per recipe: a later run's phases replace an earlier one's.
+
+    Arguments
+    ---------
+    rows : iterable of dict
+        Rows of ``results.jsonl`` in the order they were written.
+
+    Returns
+    -------
+    list of dict
+
+    Example
+    -------
+    >>> merge_rows([{"recipe": "a", "train": 1, "test": 2},
+    ...             {"recipe": "a", "test": 3}])
+    [{'recipe': 'a', 'train': 1, 'test': 3}]
+    """
+    merged = {}
+    for row in rows:
+        current = merged.setdefault(row["recipe"], {})
+        if "train" in row or "train_error" in row:
+            for key in ("train", "train_error", "batch_not_fitting"):
+                current.pop(key, None)
+        for phase in ("valid", "test"):
+            if phase in row or f"{phase}_error" in row:
+                current.pop(phase, None)
+                current.pop(f"{phase}_error", None)
+        current.update(row)
+    return list(merged.values())
 
 
 def _gb(mb):
@@ -1026,6 +1090,11 @@ def parse_args(argv):
         help="tiny models, batch 2 x 0.5 s, 40 / 60 items (tests this script)",
     )
     parser.add_argument(
+        "--phases",
+        default="train,valid,test",
+        help="comma-separated phases to run (train, valid, test)",
+    )
+    parser.add_argument(
         "--table-only",
         action="store_true",
         help="print the table of the rows already in WORKDIR/results.jsonl",
@@ -1034,6 +1103,10 @@ def parse_args(argv):
     parser.add_argument("--recipe", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.workdir = os.path.abspath(args.workdir)
+    args.phases = [p for p in args.phases.split(",") if p]
+    unknown = sorted(set(args.phases) - set(PHASES))
+    if unknown:
+        parser.error(f"unknown phases {unknown}; choose from {PHASES}")
     if args.tiny and args.batch_size is None:
         args.batch_size = 2
     return args
@@ -1059,7 +1132,7 @@ def main(argv=None):
     rows = []
     if args.table_only:
         with open(results_path, encoding="utf-8") as fin:
-            rows = [json.loads(line) for line in fin if line.strip()]
+            rows = merge_rows(json.loads(line) for line in fin if line.strip())
         rows = [r for r in rows if r["recipe"] in names]
     else:
         from tqdm import tqdm
@@ -1075,7 +1148,7 @@ def main(argv=None):
     failed = [
         r["recipe"]
         for r in rows
-        if "train" not in r or "valid" not in r or "test" not in r
+        if any(f"{phase}_error" in r for phase in PHASES)
     ]
     return 1 if failed and not args.table_only else 0
 
