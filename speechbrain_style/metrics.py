@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from speechbrain.utils.distributed import run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -784,6 +784,7 @@ def get_or_make_trials(
         "num_distractors": num_distractors,
     }
     # main process only, then a barrier: the file exists for every process
+    # (the main process gets the trials it drew, None if the file existed)
     made = run_on_main(
         _make_trials_file,
         kwargs={
@@ -794,6 +795,8 @@ def get_or_make_trials(
             "allow_fewer": allow_fewer,
         },
     )
+    if made is not None:
+        return made
     trials, metadata = load_trials(path)
     different = {
         name: (metadata.get(name), value)
@@ -812,7 +815,7 @@ def get_or_make_trials(
         raise ValueError(
             f"Trials file {path} does not fit the current items: {err}"
         ) from err
-    if made is False:  # on the main process, when the file existed
+    if if_main_process():
         logger.info("Reusing retrieval trials from %s", path)
     return trials
 
@@ -820,10 +823,10 @@ def get_or_make_trials(
 def _make_trials_file(path, item_ids, labels, settings, allow_fewer):
     """Draws and saves the trials if ``path`` does not exist yet.
 
-    Returns True when it wrote the file.
+    Returns the trials it drew, or None when the file existed.
     """
     if Path(path).exists():
-        return False
+        return None
     trials = make_trials(item_ids, labels, allow_fewer=allow_fewer, **settings)
     metadata = dict(
         settings,
@@ -832,7 +835,7 @@ def _make_trials_file(path, item_ids, labels, settings, allow_fewer):
     )
     save_trials(trials, path, metadata)
     logger.info("Saved %d classes of retrieval trials to %s", len(trials), path)
-    return True
+    return trials
 
 
 def trial_recall(class_scores, trials, id_to_index, ks=(1, 5, 10, 20)):
