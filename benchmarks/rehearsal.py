@@ -433,8 +433,11 @@ def load_recipe(path, workdir, tiny):
         return load_hyperpyyaml(fin, recipe_overrides(path, workdir, tiny))
 
 
-def recipe_dataset(path):
-    """The dataset folder name of a recipe (``recipes/<Dataset>/...``)."""
+def recipe_dataset(path, hparams=None):
+    """The dataset of a recipe: its folder name (``recipes/<Dataset>/...``),
+    or StyleSynth for a recipe run on the embedded corpus."""
+    if hparams is not None and hparams.get("corpus") == "synth":
+        return "StyleSynth"
     return os.path.basename(os.path.dirname(os.path.dirname(path)))
 
 
@@ -743,7 +746,7 @@ def worker_train(args):
 
     path = recipe_yamls()[args.recipe]
     hparams = load_recipe(path, args.workdir, args.tiny)
-    dataset = recipe_dataset(path)
+    dataset = recipe_dataset(path, hparams)
     kind = recipe_kind(hparams)
     batch_size = args.batch_size or hparams["batch_size"]
     crop = 0.5 if args.tiny else float(hparams["crop_seconds"])
@@ -796,7 +799,7 @@ def worker_eval(args):
 
     path = recipe_yamls()[args.recipe]
     hparams = load_recipe(path, args.workdir, args.tiny)
-    dataset = recipe_dataset(path)
+    dataset = recipe_dataset(path, hparams)
     kind = recipe_kind(hparams)
     evaluator = hparams["retrieval_evaluator"]
     dim = embedding_dim(hparams)
