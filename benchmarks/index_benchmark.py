@@ -109,12 +109,14 @@ class RandomModel:
     ``modules`` is the fp32 model (encoder, head) for the flop counter.
     """
 
-    def __init__(self, encoder, name):
+    def __init__(self, encoder, name, device="cpu"):
         from speechbrain_style.lobes import ProjectionHead
 
         torch.manual_seed(0)
-        self.encoder = encoder.eval()
-        self.head = ProjectionHead(encoder.output_size, proj_size=512).eval()
+        self.device = device
+        self.encoder = encoder.eval().to(device)
+        head = ProjectionHead(encoder.output_size, proj_size=512)
+        self.head = head.eval().to(device)
         self.modules = torch.nn.ModuleList([self.encoder, self.head])
         self.name = name
         self._encoders = {}
@@ -126,8 +128,9 @@ class RandomModel:
             head = prepare_for_precision(self.head, precision)
 
             def encode(wavs, lens):
+                wavs, lens = wavs.to(self.device), lens.to(self.device)
                 with precision_context(precision):
-                    emb = head(encoder(wavs, lens))[-1].float()
+                    emb = head(encoder(wavs, lens))[-1].float().cpu()
                 # bf16 heads normalise in bf16 (norms 1 to ~3e-3).
                 return torch.nn.functional.normalize(emb, dim=1)
 
@@ -138,11 +141,16 @@ class RandomModel:
 class ExportedModel:
     """An inference folder, one ``StyleRetriever`` per precision."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, device="cpu"):
         from speechbrain_style.inference.retriever import StyleRetriever
 
         self.folder = folder
-        self._models = {"fp32": StyleRetriever.from_hparams(source=folder)}
+        self.run_opts = {"device": device}
+        self._models = {
+            "fp32": StyleRetriever.from_hparams(
+                source=folder, run_opts=self.run_opts
+            )
+        }
         fp32 = self._models["fp32"]
         self.modules = torch.nn.ModuleList(
             [fp32.mods["speech_encoder"], fp32.mods["speech_head"]]
@@ -155,13 +163,14 @@ class ExportedModel:
 
         if precision not in self._models:
             self._models[precision] = StyleRetriever.from_hparams(
-                source=self.folder, precision=precision
+                source=self.folder, precision=precision, run_opts=self.run_opts
             )
         return self._models[precision].encode_audio
 
 
-def make_model(spec, workdir):
-    """A model of ``spec``: a speech block, emotion2vec-base/-tiny, a folder."""
+def make_model(spec, workdir, device="cpu"):
+    """A model of ``spec`` (a speech block, emotion2vec-base/-tiny or an
+    inference folder) on ``device``."""
     if spec in ("emotion2vec-base", "emotion2vec-tiny"):
         from speechbrain_style.lobes import Emotion2VecEncoder
         from tests.tiny_models import build_tiny_emotion2vec
@@ -181,16 +190,16 @@ def make_model(spec, workdir):
         params = sum(p.numel() for p in encoder.parameters()) / 1e6
         size = "base" if spec == "emotion2vec-base" else "tiny"
         name = f"emotion2vec {size} sizes ({params:.0f}M, random init)"
-        return RandomModel(encoder, name + " + 512-d head")
+        return RandomModel(encoder, name + " + 512-d head", device)
     if os.path.isdir(spec):
-        return ExportedModel(spec)
+        return ExportedModel(spec, device)
     from tests.catalogue import load_block
 
     torch.manual_seed(0)
     encoder = load_block(spec)
     channels = getattr(encoder, "init_kwargs", {}).get("channels", ["?"])[0]
     return RandomModel(
-        encoder, f"{spec} C={channels} (random init) + 512-d head"
+        encoder, f"{spec} C={channels} (random init) + 512-d head", device
     )
 
 
@@ -284,6 +293,9 @@ def benchmark_model(model, items, args, workdir):
     for precision in precisions:
         if precision not in PRECISIONS:
             raise SystemExit(f"--precisions: unknown precision {precision!r}")
+    if args.device != "cpu" and "int8" in precisions:
+        # dynamic int8 kernels are CPU only
+        precisions.remove("int8")
     begin = time.perf_counter()
     encodes = {p: model.encode(p) for p in precisions + ["fp32"]}
     prepare_time = time.perf_counter() - begin
@@ -454,6 +466,11 @@ def main(argv=None):
         help="print ms per audio second by clip length and batch size",
     )
     parser.add_argument("--workdir", help="folder for wavs and indexes")
+    parser.add_argument(
+        "--device",
+        default="cuda:0" if torch.cuda.is_available() else "cpu",
+        help="device of the encoder (default: cuda:0 when available)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     workdir = args.workdir or tempfile.mkdtemp(prefix="index_bench_")
@@ -472,7 +489,7 @@ def main(argv=None):
         f"instructions: {cpu_has_bf16()}; load average at start {load:.1f}"
     )
     if args.grid:
-        model = make_model(specs[0], workdir)
+        model = make_model(specs[0], workdir, args.device)
         print(f"Model: {model.name}")
         print("Encoder ms per second of audio (equal-length clips):")
         cost_grid(model.encode("fp32"))
@@ -488,7 +505,9 @@ def main(argv=None):
     )
     peaks = machine_peaks(args.peak_size)
     results = [
-        benchmark_model(make_model(spec, workdir), items, args, workdir)
+        benchmark_model(
+            make_model(spec, workdir, args.device), items, args, workdir
+        )
         for spec in specs
     ]
     # The peak again at the end: the better of the two counts (the machine

@@ -27,7 +27,10 @@ from speechbrain.lobes.models.ECAPA_TDNN import Classifier
 from speechbrain.nnet.losses import AdditiveAngularMargin, LogSoftmaxWrapper
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.evaluation.metrics import retrieval_metrics
+from speechbrain_style.evaluation.metrics import (
+    atomic_output,
+    retrieval_metrics,
+)
 from speechbrain_style.retrieval.fusion import fuse_queries
 
 logger = get_logger(__name__)
@@ -458,7 +461,13 @@ def speaker_retrieval_metrics(
         )
     speech_spk = _as_labels(speech_spk, speech.shape[0], "speech_spk")
     text_spk = _as_labels(text_spk, text.shape[0], "text_spk")
-    relevance = np.array([[s == t for t in text_spk] for s in speech_spk])
+    # (N, M) bool by comparing integer codes: no (N, M) Python objects
+    codes = {}
+    speech_codes = np.array(
+        [codes.setdefault(s, len(codes)) for s in speech_spk]
+    )
+    text_codes = np.array([codes.setdefault(t, len(codes)) for t in text_spk])
+    relevance = speech_codes[:, None] == text_codes[None, :]
     speech_queries, text_queries = speech, text
     if fusion_n is not None:
         speech_queries = fuse_queries(
@@ -729,7 +738,8 @@ def tsne_plot(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_output(path) as temporary:
+        fig.savefig(temporary, dpi=120)
     plt.close(fig)
     logger.info("Wrote t-SNE plot to %s", path)
     return coords

@@ -97,6 +97,8 @@ def test_recipe_runs(row, tiny_models, tmp_path):
         os.path.join(ROOT, row["Script_file"]),
         os.path.join(ROOT, row["Hparam_file"]),
         *shlex.split(flags),
+        # e.g. "--device=cuda:0 --precision=fp16" (scripts/gpu_check.sh)
+        *shlex.split(os.environ.get("SBSTYLE_RECIPE_FLAGS", "")),
     ]
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=ROOT)
     proc = subprocess.run(

@@ -122,9 +122,10 @@ def check_device(device):
 def load_model(path, device, precision="fp32"):
     """Loads an inference folder at an inference precision; errors name the
     folder."""
-    from speechbrain_style.inference import StyleRetriever
+    from speechbrain_style.inference import StyleRetriever, resolve_device
     from speechbrain_style.inference.precision import check_precision
 
+    device = resolve_device(device)
     check_device(device)
     try:
         check_precision(precision, device)

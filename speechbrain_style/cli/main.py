@@ -358,7 +358,12 @@ def build_parser():
     def add_model(p):
         """Adds the ``--model`` option (an inference folder)."""
         p.add_argument("--model", required=True, help="inference folder")
-        p.add_argument("--device", default="cpu", help="cpu or cuda:N")
+        p.add_argument(
+            "--device",
+            default=None,
+            help="cpu or cuda:N (default: cuda:<LOCAL_RANK>, or cuda:0, "
+            "when CUDA is available, else cpu)",
+        )
         add_precision_argument(p)
 
     p_index = add_subcommand("index", help="embed a corpus into an index")

@@ -63,7 +63,11 @@ def add_serve_arguments(parser):
         default=DEFAULT_PORT,
         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)",
+    )
     add_precision_argument(parser)
     parser.add_argument(
         "--max-k",

@@ -41,6 +41,7 @@ import os
 
 import numpy as np
 import torch
+from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.evaluation.ordinal import (
@@ -392,6 +393,8 @@ class DimensionalEvaluator:
         }
 
     def _plot(self, speech, level_items, values, bank, encode_texts, tag):
+        """Similarity-vs-values plots; under DDP only the main process
+        writes them (every process returns the same paths)."""
         os.makedirs(self.plot_folder, exist_ok=True)
         paths = {}
         for dim in DIMENSIONS:
@@ -402,14 +405,15 @@ class DimensionalEvaluator:
             path = os.path.join(
                 self.plot_folder, f"similarity_vs_{dim}_{tag}_{bank}.png"
             )
-            plot_similarity_vs_values(
-                sims,
-                values[dim],
-                path,
-                xlabel=dim,
-                ylabel=f'similarity to "{present[-1]}"',
-                title=f"{bank} prompts, Kendall tau = "
-                f"{kendall_tau(sims, values[dim]):.3f}",
-            )
+            if if_main_process():
+                plot_similarity_vs_values(
+                    sims,
+                    values[dim],
+                    path,
+                    xlabel=dim,
+                    ylabel=f'similarity to "{present[-1]}"',
+                    title=f"{bank} prompts, Kendall tau = "
+                    f"{kendall_tau(sims, values[dim]):.3f}",
+                )
             paths[f"{dim}_{bank}"] = path
         return paths

@@ -25,20 +25,25 @@ The trial protocol (:func:`make_trials`, :func:`trial_recall`) follows the
 expressive speech retrieval paper: per class, 1,000 trials of one positive
 and 400 distractors from the other classes, Recall@K per class and the
 unweighted average over classes. Trials are saved to disk
-(:func:`get_or_make_trials`) so that every model is scored on the same ones.
+(:func:`get_or_make_trials`) so that every model is scored on the same ones;
+under DDP only the main process draws and writes them, the others read the
+file after a barrier. Files are written atomically (:func:`atomic_output`).
 
 Authors
  * speechbrain-style contributors 2025
 """
 
+import contextlib
 import gzip
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
+from speechbrain.utils.distributed import if_main_process, run_on_main
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -58,6 +63,56 @@ def _as_numpy(x, name):
         return np.asarray(x)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be array-like, got {type(x)}") from err
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """A unique temporary path beside ``path`` that replaces it on success.
+
+    The temporary file is created in the same folder (so ``os.replace`` is
+    atomic) with a unique name (``tempfile.mkstemp``) ending like ``path``
+    (so writers that infer the format from the suffix, e.g. ``.gz`` or
+    ``.png``, still do). Readers never see a partial file, and concurrent
+    writers never share a temporary file. On an error the temporary file is
+    removed and ``path`` is left as it was.
+
+    Arguments
+    ---------
+    path : str or Path
+        The file to write; parent folders are created.
+
+    Yields
+    ------
+    str
+        The temporary path to write to.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with atomic_output(f"{folder}/out.txt") as tmp:
+    ...     with open(tmp, "w") as f:
+    ...         _ = f.write("done")
+    >>> open(f"{folder}/out.txt").read(), os.listdir(folder)
+    ('done', ['out.txt'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
+    )
+    os.close(fd)
+    try:
+        # mkstemp creates the file 0600: give it the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _check_scores_relevance(scores, relevance):
@@ -577,12 +632,9 @@ def save_trials(trials, path, metadata=None):
         "items": list(index_of),
         "classes": classes,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp" + path.suffix)
-    with _open_text(temporary, "w") as stream:
-        json.dump(content, stream, separators=(",", ":"))
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        with _open_text(temporary, "w") as stream:
+            json.dump(content, stream, separators=(",", ":"))
 
 
 def load_trials(path):
@@ -687,9 +739,10 @@ def get_or_make_trials(
     reused file must have been made with the same ``seed``, ``num_trials``
     and ``num_distractors`` and must fit the current items
     (:func:`check_trials`); otherwise a ValueError says what differs (delete
-    the file to draw new trials). Under DDP, call it on the main process
-    only (e.g. with ``speechbrain.utils.distributed.run_on_main``) before
-    the others read the file.
+    the file to draw new trials). Under DDP (``torch.distributed``
+    initialised), every process calls it: the main process draws and
+    writes a missing file, the others wait at a barrier and then read it, so
+    the file is written once and every process gets the same trials.
 
     Arguments
     ---------
@@ -730,37 +783,53 @@ def get_or_make_trials(
         "num_trials": num_trials,
         "num_distractors": num_distractors,
     }
-    if path.exists():
-        trials, metadata = load_trials(path)
-        different = {
-            name: (metadata.get(name), value)
-            for name, value in wanted.items()
-            if metadata.get(name) != value
-        }
-        if different:
-            raise ValueError(
-                f"Trials file {path} was made with different settings "
-                f"(stored, requested): {different}; delete it to draw new "
-                "trials"
-            )
-        try:
-            check_trials(trials, item_ids, labels)
-        except ValueError as err:
-            raise ValueError(
-                f"Trials file {path} does not fit the current items: {err}"
-            ) from err
-        logger.info("Reusing retrieval trials from %s", path)
-        return trials
-    trials = make_trials(
-        item_ids,
-        labels,
-        num_trials=num_trials,
-        num_distractors=num_distractors,
-        seed=seed,
-        allow_fewer=allow_fewer,
+    # main process only, then a barrier: the file exists for every process
+    # (the main process gets the trials it drew, None if the file existed)
+    made = run_on_main(
+        _make_trials_file,
+        kwargs={
+            "path": path,
+            "item_ids": item_ids,
+            "labels": labels,
+            "settings": wanted,
+            "allow_fewer": allow_fewer,
+        },
     )
+    if made is not None:
+        return made
+    trials, metadata = load_trials(path)
+    different = {
+        name: (metadata.get(name), value)
+        for name, value in wanted.items()
+        if metadata.get(name) != value
+    }
+    if different:
+        raise ValueError(
+            f"Trials file {path} was made with different settings "
+            f"(stored, requested): {different}; delete it to draw new "
+            "trials"
+        )
+    try:
+        check_trials(trials, item_ids, labels)
+    except ValueError as err:
+        raise ValueError(
+            f"Trials file {path} does not fit the current items: {err}"
+        ) from err
+    if if_main_process():
+        logger.info("Reusing retrieval trials from %s", path)
+    return trials
+
+
+def _make_trials_file(path, item_ids, labels, settings, allow_fewer):
+    """Draws and saves the trials if ``path`` does not exist yet.
+
+    Returns the trials it drew, or None when the file existed.
+    """
+    if Path(path).exists():
+        return None
+    trials = make_trials(item_ids, labels, allow_fewer=allow_fewer, **settings)
     metadata = dict(
-        wanted,
+        settings,
         allow_fewer=allow_fewer,
         num_items=len(_to_python_list(item_ids, "item_ids")),
     )

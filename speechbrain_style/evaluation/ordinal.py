@@ -20,6 +20,8 @@ Authors
 import numpy as np
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.evaluation.metrics import atomic_output
+
 logger = get_logger(__name__)
 
 SIMILARITIES = ("cosine", "dot")
@@ -42,13 +44,13 @@ def _as_array(x, name, ndim):
     return array
 
 
-def kendall_tau(x, y, block_size=1024):
+def kendall_tau(x, y):
     """Kendall's tau-b rank correlation, with ties.
 
     ``tau_b = (C - D) / sqrt((n0 - n1) (n0 - n2))`` where C / D count the
     concordant / discordant pairs, ``n0 = n (n - 1) / 2`` and n1 / n2 the
-    pairs tied in x / y (the same value as ``scipy.stats.kendalltau``).
-    Exact O(n^2) pair counting, in blocks of rows to bound memory.
+    pairs tied in x / y: ``scipy.stats.kendalltau`` (variant "b"), in
+    O(n log n) time and O(n) memory, after checking the inputs.
 
     Arguments
     ---------
@@ -56,21 +58,21 @@ def kendall_tau(x, y, block_size=1024):
         Shape (n,).
     y : array-like
         Shape (n,).
-    block_size : int
-        Rows compared at once.
 
     Returns
     -------
     float
-        tau-b in [-1, 1]; NaN when x or y is constant (as scipy).
+        tau-b in [-1, 1]; NaN when x or y is constant.
 
     Example
     -------
-    >>> kendall_tau([1, 2, 3, 4], [1, 3, 2, 4])  # C = 5, D = 1
-    0.6666666666666666
-    >>> kendall_tau([1, 2, 3], [3, 2, 1])
+    >>> round(kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]), 6)  # C = 5, D = 1
+    0.666667
+    >>> round(kendall_tau([1, 2, 3], [3, 2, 1]), 6)
     -1.0
     """
+    from scipy.stats import kendalltau
+
     x = _as_array(x, "x", 1)
     y = _as_array(y, "y", 1)
     if x.shape != y.shape:
@@ -79,17 +81,7 @@ def kendall_tau(x, y, block_size=1024):
         )
     if len(x) < 2:
         raise ValueError(f"kendall_tau needs at least 2 items, got {len(x)}")
-    score = untied_x = untied_y = 0.0
-    for start in range(0, len(x), block_size):
-        sign_x = np.sign(x[start : start + block_size, None] - x[None, :])
-        sign_y = np.sign(y[start : start + block_size, None] - y[None, :])
-        score += float((sign_x * sign_y).sum())
-        untied_x += float(np.abs(sign_x).sum())
-        untied_y += float(np.abs(sign_y).sum())
-    # every unordered pair was counted twice (i, j) and (j, i): ratios agree
-    if untied_x == 0 or untied_y == 0:
-        return float("nan")
-    return float(score / np.sqrt(untied_x * untied_y))
+    return float(kendalltau(x, y, variant="b").statistic)
 
 
 def _similarities(queries, items, similarity):
@@ -146,7 +138,7 @@ def ordinal_consistency(
     -------
     >>> query = [1.0, 0.0]
     >>> speech = [[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
-    >>> ordinal_consistency(query, speech, [1.0, 2.0, 3.0])
+    >>> round(ordinal_consistency(query, speech, [1.0, 2.0, 3.0]), 6)
     1.0
     """
     query = _as_array(text_query_emb, "text_query_emb", 1)
@@ -206,7 +198,7 @@ def ordinal_consistency_over_queries(
     >>> speech = [[1.0, 0.1], [1.0, 1.0], [0.1, 1.0]]
     >>> ordinal_consistency_over_queries(
     ...     queries, [0.0, 2.0], speech, [0.0, 1.0, 2.0], reduction="none"
-    ... ).tolist()
+    ... ).round(6).tolist()
     [1.0, 1.0]
     """
     queries = _as_array(query_embs, "query_embs", 2)
@@ -248,16 +240,81 @@ def ordinal_consistency_over_queries(
     return float(taus[valid].mean())
 
 
-def _squared_distances(a, b):
-    """(N, M) squared Euclidean distances, computed from differences."""
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+# Rows of the first set handled at once by the blockwise distance helpers:
+# a (BLOCK_ROWS, M) float64 block is 16 MB at M = 8,000.
+BLOCK_ROWS = 256
+
+
+def _squared_distance_blocks(a, b, block_rows=BLOCK_ROWS):
+    """Yields ``(start, block)``: squared Euclidean distances of rows
+    ``a[start:start + len(block)]`` to every row of ``b``.
+
+    ``|a|^2 + |b|^2 - 2 a.b`` with a matrix product per block (float64,
+    clipped at 0): memory O(block_rows * M), never an (N, M, D) array.
+    """
+    b_norms = np.einsum("ij,ij->i", b, b)
+    for start in range(0, len(a), block_rows):
+        rows = a[start : start + block_rows]
+        block = rows @ b.T
+        block *= -2.0
+        block += np.einsum("ij,ij->i", rows, rows)[:, None]
+        block += b_norms[None, :]
+        np.maximum(block, 0.0, out=block)
+        yield start, block
+
+
+def pairwise_distances(a, b):
+    """(N, M) Euclidean distances between the rows of ``a`` and ``b``.
+
+    Computed in blocks of rows (see ``BLOCK_ROWS``); the result is the only
+    (N, M) array allocated.
+
+    Arguments
+    ---------
+    a : array-like
+        Shape (N, D).
+    b : array-like
+        Shape (M, D).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 (N, M).
+
+    Example
+    -------
+    >>> pairwise_distances([[0.0, 0.0], [1.0, 0.0]], [[3.0, 4.0]]).tolist()
+    [[5.0], [4.47213595499958]]
+    """
+    a = _as_array(a, "a", 2)
+    b = _as_array(b, "b", 2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"a and b must have the same dimension, got {a.shape[1]} and "
+            f"{b.shape[1]}"
+        )
+    out = np.empty((len(a), len(b)))
+    for start, block in _squared_distance_blocks(a, b):
+        np.sqrt(block, out=out[start : start + len(block)])
+    return out
+
+
+def _mean_kernel(a, b, gamma):
+    """Mean of ``exp(-gamma |a_i - b_j|^2)`` over all (i, j), in blocks."""
+    total = 0.0
+    for _, block in _squared_distance_blocks(a, b):
+        block *= -gamma
+        total += float(np.exp(block, out=block).sum())
+    return total / (len(a) * len(b))
 
 
 def median_heuristic_bandwidth(x, y):
     """Median of the pairwise Euclidean distances of the pooled sets.
 
     Distances between distinct points of ``concat(x, y)`` (each unordered
-    pair once, zero distances included).
+    pair once, zero distances included), computed in blocks of rows: memory
+    is the (N + M)(N + M - 1) / 2 distances themselves (64 MB at
+    N = M = 2,000), whatever the dimension.
 
     Arguments
     ---------
@@ -278,9 +335,19 @@ def median_heuristic_bandwidth(x, y):
     pooled = np.concatenate(
         [_as_array(x, "x", 2), _as_array(y, "y", 2)], axis=0
     )
-    rows, cols = np.triu_indices(len(pooled), k=1)
-    distances = np.sqrt(_squared_distances(pooled, pooled)[rows, cols])
-    return float(np.median(distances))
+    n = len(pooled)
+    if n < 2:
+        raise ValueError("the median heuristic needs at least 2 points")
+    # the n (n - 1) / 2 distances i < j, filled block by block
+    distances = np.empty(n * (n - 1) // 2)
+    filled = 0
+    for start, block in _squared_distance_blocks(pooled, pooled):
+        for offset, row in enumerate(block):
+            upper = row[start + offset + 1 :]
+            distances[filled : filled + len(upper)] = upper
+            filled += len(upper)
+    np.sqrt(distances, out=distances)
+    return float(np.median(distances, overwrite_input=True))
 
 
 def mmd_rbf(x, y, bandwidth=None):
@@ -291,8 +358,9 @@ def mmd_rbf(x, y, bandwidth=None):
     means over all pairs, self-pairs included, and
     ``k(a, b) = exp(-|a - b|^2 / (2 bandwidth^2))``. It is >= 0 and exactly
     0 for identical sets. The bandwidth defaults to the median heuristic
-    (:func:`median_heuristic_bandwidth`). Memory is O((N + M)^2 D): meant
-    for evaluation sets of a few thousand items.
+    (:func:`median_heuristic_bandwidth`). The kernel sums are taken in
+    blocks of rows, so memory is O((N + M)^2) for the bandwidth and
+    O(BLOCK_ROWS * (N + M)) for the kernel means, whatever the dimension.
 
     Arguments
     ---------
@@ -332,41 +400,10 @@ def mmd_rbf(x, y, bandwidth=None):
     elif not bandwidth > 0:
         raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
     gamma = 1.0 / (2.0 * bandwidth**2)
-    k_xx = np.exp(-gamma * _squared_distances(x, x)).mean()
-    k_yy = np.exp(-gamma * _squared_distances(y, y)).mean()
-    k_xy = np.exp(-gamma * _squared_distances(x, y)).mean()
+    k_xx = _mean_kernel(x, x, gamma)
+    k_yy = _mean_kernel(y, y, gamma)
+    k_xy = _mean_kernel(x, y, gamma)
     return float(max(k_xx + k_yy - 2.0 * k_xy, 0.0))
-
-
-def wasserstein_1d(u, v):
-    """Exact 1-Wasserstein distance between two 1-D empirical distributions.
-
-    Uniform weights; ``W1 = integral |F_u(t) - F_v(t)| dt`` over the merged
-    support.
-
-    Arguments
-    ---------
-    u : array-like
-        Shape (N,).
-    v : array-like
-        Shape (M,).
-
-    Returns
-    -------
-    float
-
-    Example
-    -------
-    >>> wasserstein_1d([0.0, 1.0], [2.0])  # (2 + 1) / 2
-    1.5
-    """
-    u = np.sort(_as_array(u, "u", 1))
-    v = np.sort(_as_array(v, "v", 1))
-    support = np.sort(np.concatenate([u, v]))
-    widths = np.diff(support)
-    cdf_u = np.searchsorted(u, support[:-1], side="right") / len(u)
-    cdf_v = np.searchsorted(v, support[:-1], side="right") / len(v)
-    return float((np.abs(cdf_u - cdf_v) * widths).sum())
 
 
 def wasserstein_distance_embeddings(
@@ -378,12 +415,14 @@ def wasserstein_distance_embeddings(
       the empirical distributions. Needs ``len(x) == len(y)``: the optimal
       plan is then a permutation (Birkhoff), found with
       ``scipy.optimize.linear_sum_assignment``; W1 is the mean matched
-      distance. O(N^3): fine for a few thousand items.
+      distance. The (N, N) cost matrix is the only large array (32 MB at
+      N = 2,000); the assignment is O(N^3) time.
     * ``method="sliced"``: the sliced W1, the mean over ``num_projections``
       random unit directions (seeded) of the exact 1-D W1 of the projected
-      sets; any sizes. It is smaller than the exact W1 (in D dimensions,
-      a point-mass shift of length r gives r * E|u_1|, 2 r / pi for D = 2),
-      so only compare values computed with the same method.
+      sets (``scipy.stats.wasserstein_distance``); any sizes. It is
+      smaller than the exact W1 (in D dimensions, a point-mass shift of
+      length r gives r * E|u_1|, 2 r / pi for D = 2), so only compare
+      values computed with the same method.
 
     In 1-D both methods give the exact W1.
 
@@ -427,10 +466,12 @@ def wasserstein_distance_embeddings(
             )
         from scipy.optimize import linear_sum_assignment
 
-        cost = np.sqrt(_squared_distances(x, y))
+        cost = pairwise_distances(x, y)
         rows, cols = linear_sum_assignment(cost)
         return float(cost[rows, cols].mean())
     if method == "sliced":
+        from scipy.stats import wasserstein_distance
+
         if not isinstance(num_projections, int) or num_projections < 1:
             raise ValueError(
                 "num_projections must be a positive int, got "
@@ -444,7 +485,7 @@ def wasserstein_distance_embeddings(
         return float(
             np.mean(
                 [
-                    wasserstein_1d(x_proj[:, p], y_proj[:, p])
+                    wasserstein_distance(x_proj[:, p], y_proj[:, p])
                     for p in range(num_projections)
                 ]
             )
@@ -484,7 +525,8 @@ def plot_similarity_vs_values(
     Returns
     -------
     str
-        ``path``.
+        ``path`` (written atomically: a unique temporary file replaced into
+        place).
     """
     similarities = _as_array(similarities, "similarities", 1)
     values = _as_array(values, "values", 1)
@@ -522,6 +564,7 @@ def plot_similarity_vs_values(
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_output(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return path

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from speechbrain_style.evaluation.metrics import (
+    atomic_output,
     get_or_make_trials,
     retrieval_metrics,
     trial_recall,
@@ -417,6 +418,10 @@ def _flatten_field(res):
 def save_results(results, folder, name="retrieval"):
     """Writes ``results`` as JSON and the text table next to it.
 
+    Every file is written atomically (a unique temporary file replaced
+    into place, :func:`speechbrain_style.metrics.atomic_output`). Under DDP
+    call it on the main process only (``StyleRetrievalBrain`` does).
+
     Arguments
     ---------
     results : dict
@@ -434,10 +439,12 @@ def save_results(results, folder, name="retrieval"):
     os.makedirs(folder, exist_ok=True)
     json_path = os.path.join(folder, f"{name}.json")
     table_path = os.path.join(folder, f"{name}.txt")
-    with open(json_path, "w", encoding="utf-8") as fout:
-        json.dump(results, fout, indent=2, default=_to_builtin)
-    with open(table_path, "w", encoding="utf-8") as fout:
-        fout.write(format_table(results) + "\n")
+    with atomic_output(json_path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as fout:
+            json.dump(results, fout, indent=2, default=_to_builtin)
+    with atomic_output(table_path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as fout:
+            fout.write(format_table(results) + "\n")
     paths = {"json": json_path, "table": table_path}
     plot_path = os.path.join(folder, f"{name}.png")
     if plot_results(results, plot_path):
@@ -524,7 +531,8 @@ def plot_per_class(results, field, path, max_classes=30):
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, ncol=len(series), loc="upper center")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_output(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return True
 
@@ -603,7 +611,8 @@ def plot_results(results, path):
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(path, dpi=110)
+    with atomic_output(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return True
 

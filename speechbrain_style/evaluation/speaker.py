@@ -17,6 +17,8 @@ Authors
 
 import os
 
+import numpy as np
+from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.prompts.speaker import SpeakerDescriber
@@ -50,6 +52,10 @@ class SpeakerRetrievalEvaluator:
         Where the test-time t-SNE maps are written.
     max_plot_speakers : int
         t-SNE maps show at most this many speakers.
+    max_plot_utterances : int
+        ... and at most this many utterances per speaker (a seeded subset):
+        the exact t-SNE is quadratic in the points, and VoxCeleb1's 40 test
+        speakers have 4,874 utterances.
 
     Example
     -------
@@ -81,6 +87,7 @@ class SpeakerRetrievalEvaluator:
         selection_metric="s2t_mAP@10",
         plot_folder=None,
         max_plot_speakers=40,
+        max_plot_utterances=25,
     ):
         self.fields = list(fields)
         if not self.fields or self.fields[0] != "spk_id":
@@ -92,6 +99,7 @@ class SpeakerRetrievalEvaluator:
         self.selection_metric = selection_metric
         self.plot_folder = plot_folder
         self.max_plot_speakers = max_plot_speakers
+        self.max_plot_utterances = max_plot_utterances
         self._describers = {}
 
     def _describer(self, bank):
@@ -191,13 +199,21 @@ class SpeakerRetrievalEvaluator:
                     for key, value in res[direction].items():
                         summary[f"{prefix}{direction}_{key}"] = float(value)
             results["summary"][bank] = summary
-            if trials and self.plot_folder:
+            # t-SNE maps: written once, by the main process under DDP
+            if trials and self.plot_folder and if_main_process():
                 self._plot(speech, speech_spk, text, text_spk, bank, trials_tag)
         return results
 
     def _plot(self, speech, speech_spk, text, text_spk, bank, tag):
-        keep = sorted(set(speech_spk))[: self.max_plot_speakers]
-        s_idx = [i for i, s in enumerate(speech_spk) if s in keep]
+        """t-SNE maps of a subset of the speakers and their utterances;
+        returns the coordinates of each set."""
+        keep = set(sorted(set(speech_spk))[: self.max_plot_speakers])
+        by_speaker = {}
+        for i in np.random.default_rng(0).permutation(len(speech_spk)):
+            rows = by_speaker.setdefault(speech_spk[i], [])
+            if speech_spk[i] in keep and len(rows) < self.max_plot_utterances:
+                rows.append(int(i))
+        s_idx = sorted(i for rows in by_speaker.values() for i in rows)
         t_idx = [i for i, s in enumerate(text_spk) if s in keep]
         speech, text = speech[s_idx], text[t_idx]
         s_lab = [speech_spk[i] for i in s_idx]
@@ -216,7 +232,7 @@ class SpeakerRetrievalEvaluator:
         }
         os.makedirs(self.plot_folder, exist_ok=True)
         path = os.path.join(self.plot_folder, f"tsne_{tag}_{bank}.png")
-        tsne_plot(
+        coords = tsne_plot(
             {name: emb.numpy() for name, emb in sets.items()},
             labels,
             path,
@@ -224,3 +240,4 @@ class SpeakerRetrievalEvaluator:
             n_iter=500,
         )
         logger.info(f"t-SNE map written to {path}")
+        return coords

@@ -8,7 +8,10 @@
 """
 
 from speechbrain_style._moved import forward_to
-from speechbrain_style.inference.retriever import StyleRetriever
+from speechbrain_style.inference.retriever import (
+    StyleRetriever,
+    resolve_device,
+)
 
-__all__ = ["StyleRetriever"]
+__all__ = ["StyleRetriever", "resolve_device"]
 __getattr__ = forward_to(__name__, ["speechbrain_style.inference.retriever"])

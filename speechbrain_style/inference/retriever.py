@@ -40,6 +40,66 @@ from speechbrain_style.lobes.heads import select_level
 
 logger = get_logger(__name__)
 
+AUTO_DEVICES = (None, "", "auto")
+
+
+def resolve_device(device=None, environ=None, cuda_device_count=None):
+    """The torch device a process should use.
+
+    * An explicit ``device`` ("cpu", "cuda:1", ...) is returned as given.
+    * Otherwise (None, "" or "auto"), with CUDA devices: ``cuda:<LOCAL_RANK>``
+      when ``LOCAL_RANK`` is set (``torchrun`` starts one process per GPU
+      of a node), else ``cuda:0``; without CUDA: "cpu".
+
+    Arguments
+    ---------
+    device : str, optional
+        The requested device (e.g. the ``--device`` flag).
+    environ : mapping, optional
+        Environment variables (default ``os.environ``).
+    cuda_device_count : int, optional
+        Number of visible CUDA devices (default
+        ``torch.cuda.device_count()`` when CUDA is available, else 0).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> resolve_device("cpu", {"LOCAL_RANK": "1"}, cuda_device_count=2)
+    'cpu'
+    >>> resolve_device(None, {"LOCAL_RANK": "1"}, cuda_device_count=2)
+    'cuda:1'
+    >>> resolve_device(None, {}, cuda_device_count=0)
+    'cpu'
+    """
+    if device not in AUTO_DEVICES:
+        return str(device)
+    environ = os.environ if environ is None else environ
+    if cuda_device_count is None:
+        cuda_device_count = (
+            torch.cuda.device_count() if torch.cuda.is_available() else 0
+        )
+    if cuda_device_count <= 0:
+        return "cpu"
+    local_rank = environ.get("LOCAL_RANK")
+    if local_rank in (None, ""):
+        return "cuda:0"
+    try:
+        local_rank = int(local_rank)
+    except ValueError as err:
+        raise ValueError(
+            f"LOCAL_RANK must be an integer, got {local_rank!r}"
+        ) from err
+    if not 0 <= local_rank < cuda_device_count:
+        raise ValueError(
+            f"LOCAL_RANK={local_rank} but only {cuda_device_count} CUDA "
+            "device(s) are visible: start at most one process per GPU, or "
+            "give --device explicitly"
+        )
+    return f"cuda:{local_rank}"
+
 
 class StyleRetriever(Pretrained):
     """Speech-text retrieval model for inference.
@@ -86,6 +146,9 @@ class StyleRetriever(Pretrained):
             ``"int8"``: see :meth:`set_precision`.
         **kwargs : dict
             Forwarded to ``Pretrained.from_hparams`` (e.g. ``run_opts``).
+            ``run_opts["device"]`` defaults to :func:`resolve_device`:
+            ``cuda:<LOCAL_RANK>`` (or ``cuda:0``) when CUDA is available,
+            else "cpu".
 
         Returns
         -------
@@ -104,6 +167,9 @@ class StyleRetriever(Pretrained):
         overrides = dict(kwargs.pop("overrides", None) or {})
         overrides.setdefault("model_dir", source)
         kwargs.setdefault("savedir", source)
+        run_opts = dict(kwargs.pop("run_opts", None) or {})
+        run_opts["device"] = resolve_device(run_opts.get("device"))
+        kwargs["run_opts"] = run_opts
         model = super().from_hparams(
             source=source,
             hparams_file=hparams_file,

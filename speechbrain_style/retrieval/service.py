@@ -363,7 +363,7 @@ class StyleSearchService:
         cls,
         model_dir,
         index_dir,
-        device="cpu",
+        device=None,
         index_options=None,
         precision="fp32",
         **kwargs,
@@ -376,8 +376,9 @@ class StyleSearchService:
             An inference folder (see ``speechbrain_style.inference.export``).
         index_dir : str
             An index built with that model (``speechbrain-style index``).
-        device : str
-            ``cpu`` or ``cuda:N``.
+        device : str, optional
+            ``cpu`` or ``cuda:N``; default: CUDA when available
+            (``speechbrain_style.inference.resolve_device``).
         index_options : dict, optional
             More keyword arguments of ``StyleIndex.load`` (e.g. a search
             backend).

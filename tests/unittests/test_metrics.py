@@ -2,6 +2,7 @@
 values."""
 
 import json
+import os
 import random
 
 import numpy as np
@@ -335,3 +336,29 @@ def test_trial_recall_of_random_scores_is_chance():
         for cls in trials
     }
     assert trial_recall(perfect, trials, id_to_index)["average"]["R@1"] == 1.0
+
+
+def test_atomic_output_keeps_the_old_file_on_error(tmp_path):
+    from speechbrain_style.evaluation.metrics import atomic_output
+
+    target = tmp_path / "trials.json.gz"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with atomic_output(target) as temporary:
+            assert temporary.endswith(".gz")  # suffix kept (gzip)
+            assert os.path.dirname(temporary) == str(tmp_path)
+            with open(temporary, "w") as fout:
+                fout.write("partial")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == ["trials.json.gz"]
+    # two writers get distinct temporary files
+    with atomic_output(target) as first, atomic_output(target) as second:
+        assert first != second
+        for path in (first, second):
+            with open(path, "w") as fout:
+                fout.write(path)
+    assert target.read_text() == first  # the last replace wins, whole
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's

@@ -172,3 +172,24 @@ def test_tsne_plot_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="labels of set"):
         tsne_plot({"a": x}, labels[:5], str(path))
+
+
+def test_speaker_evaluator_tsne_map_is_subsampled(tmp_path):
+    from speechbrain_style.evaluation.speaker import SpeakerRetrievalEvaluator
+
+    evaluator = SpeakerRetrievalEvaluator(
+        plot_folder=str(tmp_path),
+        max_plot_speakers=2,
+        max_plot_utterances=4,
+        fusion_n=2,
+    )
+    speakers = [f"id{i % 3}" for i in range(30)]  # 3 speakers x 10
+    speech = torch.nn.functional.normalize(torch.randn(30, 6), dim=1)
+    text = torch.nn.functional.normalize(torch.randn(6, 6), dim=1)
+    text_spk = ["id0", "id0", "id1", "id1", "id2", "id2"]
+    coords = evaluator._plot(speech, speakers, text, text_spk, "train", "t")
+    # 2 speakers x at most 4 utterances; their 4 texts
+    assert coords["speech"].shape == (8, 2)
+    assert coords["speech (fused)"].shape == (8, 2)
+    assert coords["text"].shape == (4, 2)
+    assert (tmp_path / "tsne_t_train.png").exists()
