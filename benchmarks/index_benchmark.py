@@ -128,6 +128,7 @@ class RandomModel:
             head = prepare_for_precision(self.head, precision)
 
             def encode(wavs, lens):
+                """Embeds a padded batch; returns float32 CPU embeddings."""
                 wavs, lens = wavs.to(self.device), lens.to(self.device)
                 with precision_context(precision):
                     emb = head(encoder(wavs, lens))[-1].float().cpu()
@@ -306,7 +307,10 @@ def benchmark_model(model, items, args, workdir):
                 encode(warm, torch.ones(2))
 
     def batched(precision, limit):
+        """The batched path at ``precision``, batches of <= ``limit`` s."""
+
         def run():
+            """Builds the index once and returns its embeddings."""
             index = build_index(
                 encodes[precision],
                 items,

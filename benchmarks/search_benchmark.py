@@ -75,6 +75,7 @@ def latencies(backend, queries, batch, repeats):
 
 
 def recall_at_10(backend, queries, truth):
+    """Mean fraction of the exact top 10 that a backend finds."""
     found = backend.search(queries, 10)[1]
     hits = [
         len(set(f) & set(t)) / 10
@@ -84,6 +85,7 @@ def recall_at_10(backend, queries, truth):
 
 
 def main(argv=None):
+    """Runs the search benchmark and prints its tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-items", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=512)
@@ -133,6 +135,7 @@ def main(argv=None):
     )
 
     def table_row(name, backend, recall=None, build=None):
+        """One markdown row of latencies and recall."""
         p50_1, p95_1 = latencies(backend, queries, 1, args.single_repeats)
         p50_64, p95_64 = latencies(backend, queries, 64, args.batch_repeats)
         measured[name] = (p50_1, p50_64, recall)

@@ -311,6 +311,7 @@ def count_flops(fn, *args, linear_modules=None, **kwargs):
     handles = []
 
     def hook(module, inputs, output):
+        """Adds the FLOPs of one call of a Linear layer."""
         tokens = inputs[0].numel() // module.in_features
         counted["linear"] += (
             2 * tokens * module.in_features * module.out_features

@@ -222,12 +222,19 @@ def test_full_size_shapes_match_the_published_model():
     assert model.num_time_patches(frames) == 62
 
 
-def test_shared_block_builds_the_encoder(no_network):
-    from speechbrain_style.blocks import load_block
+def test_catalogue_block_builds_the_encoder(no_network):
+    from tests.catalogue import load_block
 
-    block = load_block("speech/passt", {"checkpoint": None, **TINY})
-    assert block["sample_rate"] == 32000 and block["output_size"] == 16
-    encoder = block["encoder"]
+    encoder = load_block(
+        "speech/passt",
+        {
+            "passt_checkpoint": None,
+            "passt_embed_dim": TINY["embed_dim"],
+            "passt_depth": TINY["depth"],
+            "passt_num_heads": TINY["num_heads"],
+        },
+        sample_rate=SR,
+    )
     assert isinstance(encoder, PaSSTEncoder) and encoder.output_size == 16
     assert encoder.window_samples == 10 * SR
     assert encoder.passt.s_patchout_t == 15 and encoder.passt.s_patchout_f == 2

@@ -3,8 +3,8 @@
 The modality gap of the dimensional recipes is computed on up to
 ``max_gap_items: 2000`` items of 512-d embeddings; pairwise metrics that
 build (N, M, D) arrays need 15-61 GB there. Each measurement runs in a fresh
-subprocess: the growth of its peak resident set size
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) over the resident size
+subprocess: the growth of its peak resident set size during the call (the
+high-water mark ``VmHWM``, reset right before it) over the resident size
 before the call is an upper bound of the memory the call used. The
 subprocess caps its address space a few GB above what it has, so a
 regression fails with a MemoryError instead of exhausting the machine.
@@ -80,8 +80,12 @@ SCRIPT = textwrap.dedent(
     cap = (status_kb("VmSize") + 3 * 1024 * 1024) * 1024
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     before = status_kb("VmRSS")
+    # reset the high-water mark: the peak of the call alone, not of the
+    # imports before it
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
     result = call()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = status_kb("VmHWM")
     print(json.dumps({
         "extra_mb": (peak - before) / 1024,
         "result": result if isinstance(result, dict) else float(result),
