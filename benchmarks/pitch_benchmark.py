@@ -79,7 +79,9 @@ def _to_grid(times, f0, voiced, num_frames):
         return np.zeros(num_frames), np.zeros(num_frames, dtype=bool)
     idx = np.searchsorted(times, grid).clip(1, len(times) - 1)
     left = times[idx - 1]
-    idx = np.where(np.abs(grid - left) < np.abs(times[idx] - grid), idx - 1, idx)
+    idx = np.where(
+        np.abs(grid - left) < np.abs(times[idx] - grid), idx - 1, idx
+    )
     out_f0, out_v = f0[idx], voiced[idx]
     outside = (grid < times[0] - HOP_SECONDS) | (grid > times[-1] + HOP_SECONDS)
     out_v = out_v & ~outside
@@ -190,7 +192,12 @@ def track_pyin(wav):
 
     hop = int(HOP_SECONDS * SAMPLE_RATE)
     f0, voiced, _ = librosa.pyin(
-        wav, fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=1024, hop_length=hop
+        wav,
+        fmin=FMIN,
+        fmax=FMAX,
+        sr=SAMPLE_RATE,
+        frame_length=1024,
+        hop_length=hop,
     )
     times = np.arange(len(f0)) * HOP_SECONDS
     return _to_grid(times, np.nan_to_num(f0), voiced, _num_frames(wav))
@@ -210,7 +217,9 @@ def make_trackers(names, pesto_threshold):
     }
     unknown = [n for n in names if n not in table]
     if unknown:
-        raise ValueError(f"Unknown trackers {unknown}: choose from {ALL_TRACKERS}")
+        raise ValueError(
+            f"Unknown trackers {unknown}: choose from {ALL_TRACKERS}"
+        )
     return {name: table[name] for name in names}
 
 
@@ -272,7 +281,10 @@ def synthetic_clip(rng, seconds=3.0):
         (rng.uniform(900, 2200), 120),
         (rng.uniform(2300, 3200), 180),
     ]
-    speech = sum(_resonator(vowel, f, b) * g for (f, b), g in zip(formants, (1, 0.5, 0.25)))
+    speech = sum(
+        _resonator(vowel, f, b) * g
+        for (f, b), g in zip(formants, (1, 0.5, 0.25), strict=True)
+    )
     fric = rng.standard_normal(n) * noise_mask
     fric = _resonator(fric, rng.uniform(3500, 6000), 1500)
     rms = np.sqrt(np.mean(speech[voiced] ** 2) + 1e-12)
@@ -281,9 +293,11 @@ def synthetic_clip(rng, seconds=3.0):
     speech = speech / np.abs(speech).max() * 0.9
     # true F0 on the grid: voiced if the frame centre is well inside a voiced
     # stretch (20 ms margin, as tracker windows straddle the boundaries)
-    centres = (np.arange(_num_frames(speech)) * HOP_SECONDS * SAMPLE_RATE).astype(
-        int
-    ).clip(0, n - 1)
+    centres = (
+        (np.arange(_num_frames(speech)) * HOP_SECONDS * SAMPLE_RATE)
+        .astype(int)
+        .clip(0, n - 1)
+    )
     margin = int(0.02 * SAMPLE_RATE)
     inner = np.convolve(voiced.astype(float), np.ones(2 * margin + 1), "same")
     frame_voiced = inner[centres] >= 2 * margin + 1 - 1e-6
@@ -309,7 +323,7 @@ def pitch_errors(truth, f0, voiced):
 
 
 def espeak_set(num_sentences=3):
-    """eSpeak NG clips: ``[(voice, pitch level, range level, phonation, wav)]``."""
+    """eSpeak NG clips: ``[(voice, pitch, range, phonation, wav)]``."""
     from speechbrain_style.synth import (
         PITCH_LEVELS,
         RANGE_LEVELS,
@@ -329,7 +343,9 @@ def espeak_set(num_sentences=3):
                 for phonation in ("modal", "whispered"):
                     if phonation == "whispered" and range_level != "normal":
                         continue
-                    value = int(np.clip(pitch + RANGE_PITCH_OFFSET[range_level], 0, 100))
+                    value = int(
+                        np.clip(pitch + RANGE_PITCH_OFFSET[range_level], 0, 100)
+                    )
                     for sentence in sentences:
                         wav, sr = synth.synthesize(
                             sentence,
@@ -338,7 +354,9 @@ def espeak_set(num_sentences=3):
                             range=range_,
                         )
                         wav = _resample(wav, sr, SAMPLE_RATE)
-                        clips.append((variant, pitch_level, range_level, phonation, wav))
+                        clips.append(
+                            (variant, pitch_level, range_level, phonation, wav)
+                        )
     return clips
 
 
@@ -351,7 +369,9 @@ def espeak_report(tracks, clips):
         if phonation == "whispered":
             whisper_voiced.append(voiced.mean())
             continue
-        semis = 12 * np.log2(f0[voiced] / 100.0) if voiced.any() else np.zeros(1)
+        semis = (
+            12 * np.log2(f0[voiced] / 100.0) if voiced.any() else np.zeros(1)
+        )
         if range_ == "normal":
             median.setdefault((variant, pitch), []).append(np.median(semis))
         if range_ in spread and voiced.sum() > 10:
@@ -392,7 +412,12 @@ def speed_rows(trackers, rng):
     wav, _ = synthetic_clip(rng, seconds=10.0)
     rows = []
     for name, fn in trackers.items():
-        rows.append((f"tracker {name} (10 s, one call)", ms_per_second(lambda: fn(wav), 10.0)))
+        rows.append(
+            (
+                f"tracker {name} (10 s, one call)",
+                ms_per_second(lambda fn=fn: fn(wav), 10.0),
+            )
+        )
     crops = torch.from_numpy(
         np.stack([synthetic_clip(rng, 2.0)[0] for _ in range(32)])
     )
@@ -454,7 +479,9 @@ def main(argv=None):
     for name, fn in trackers.items():
         errs = [pitch_errors(truth, *fn(wav)) for wav, truth in clips]
         mean = {k: np.nanmean([e[k] for e in errs]) for k in errs[0]}
-        print(f"{name:<12}{mean['gpe']:>8.2f}{mean['fpe']:>8.1f}{mean['vde']:>8.2f}")
+        print(
+            f"{name:<12}{mean['gpe']:>8.2f}{mean['fpe']:>8.1f}{mean['vde']:>8.2f}"
+        )
 
     if not args.no_espeak:
         speech = espeak_set(args.sentences)

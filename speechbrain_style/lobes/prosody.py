@@ -130,7 +130,11 @@ def _deltas(x, width=2):
     """Regression deltas (HTK formula) along axis 0, edge frames replicated."""
     padded = np.pad(x, [(width, width)] + [(0, 0)] * (x.ndim - 1), mode="edge")
     num = sum(
-        n * (padded[width + n : len(x) + width + n] - padded[width - n : len(x) + width - n])
+        n
+        * (
+            padded[width + n : len(x) + width + n]
+            - padded[width - n : len(x) + width - n]
+        )
         for n in range(1, width + 1)
     )
     return num / (2 * sum(n * n for n in range(1, width + 1)))
@@ -333,8 +337,12 @@ class ProsodyFeatures(nn.Module):
         feats = torch.zeros(len(per_utt), max_frames, self.output_size)
         for i, f in enumerate(per_utt):
             feats[i, : len(f)] = torch.from_numpy(f).float()
-        frame_counts = torch.tensor([len(f) for f in per_utt], dtype=torch.float)
-        return feats.to(wavs.device), (frame_counts / max_frames).to(wavs.device)
+        frame_counts = torch.tensor(
+            [len(f) for f in per_utt], dtype=torch.float
+        )
+        return feats.to(wavs.device), (frame_counts / max_frames).to(
+            wavs.device
+        )
 
 
 def _frame_mask(lens, num_frames):
@@ -395,7 +403,7 @@ class MaskedAttentiveStatisticsPooling(nn.Module):
         )
 
     def forward(self, x, mask):
-        """x: (batch, channels, frames); mask: (batch, frames) -> (batch, 2C)."""
+        """(batch, channels, frames), (batch, frames) mask -> (batch, 2C)."""
         logits = self.attention(x).masked_fill(~mask[:, None], float("-inf"))
         weights = torch.softmax(logits, dim=-1)
         mean = (weights * x).sum(-1)
@@ -403,8 +411,9 @@ class MaskedAttentiveStatisticsPooling(nn.Module):
         return torch.cat([mean, var.clamp(min=1e-6).sqrt()], dim=-1)
 
 
-def utterance_statistics(feats, mask, f0_channel=0, voiced_channel=1,
-                         energy_channel=2):
+def utterance_statistics(
+    feats, mask, f0_channel=0, voiced_channel=1, energy_channel=2
+):
     """Per-utterance prosody statistics over valid (and voiced) frames.
 
     Voiced log-F0 mean, standard deviation and 10th / 50th / 90th
@@ -441,7 +450,9 @@ def utterance_statistics(feats, mask, f0_channel=0, voiced_channel=1,
         feat = feat[valid]
         voiced = feat[:, voiced_channel] > 0.5
         energy = feat[:, energy_channel]
-        e_std = energy.std(unbiased=False) if len(energy) > 1 else energy.sum() * 0
+        e_std = (
+            energy.std(unbiased=False) if len(energy) > 1 else energy.sum() * 0
+        )
         lf0 = feat[voiced, f0_channel]
         if len(lf0) == 0:
             row = torch.zeros(NUM_UTTERANCE_STATS, device=feats.device)
@@ -502,7 +513,8 @@ class ProsodyEncoder(nn.Module):
     -------
     >>> encoder = ProsodyEncoder(channels=16, output_size=8)
     >>> t = torch.arange(8000) / 16000
-    >>> wavs = torch.stack([torch.sin(2 * torch.pi * f * t) for f in (120, 220)])
+    >>> wavs = torch.stack([torch.sin(2 * torch.pi * f * t)
+    ...                     for f in (120, 220)])
     >>> encoder(wavs, torch.tensor([1.0, 0.8])).shape
     torch.Size([2, 8])
     """
@@ -675,3 +687,35 @@ class ProsodyFusion(nn.Module):
             [norm(p) for norm, p in zip(self.norms, parts, strict=True)],
             dim=-1,
         )
+
+
+def with_prosody(speech_encoder, prosody_encoder=None, enabled=True):
+    """``ProsodyFusion(speech_encoder, prosody_encoder)``, or the speech
+    encoder alone when ``enabled`` is False (a yaml switch).
+
+    Arguments
+    ---------
+    speech_encoder : torch.nn.Module
+        Any speech encoder with ``output_size``.
+    prosody_encoder : torch.nn.Module, optional
+        The prosody branch (default ``ProsodyEncoder()``).
+    enabled : bool
+        Whether to add the prosody branch.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Example
+    -------
+    >>> from speechbrain_style.lobes import ECAPASpeechEncoder
+    >>> ecapa = ECAPASpeechEncoder(n_mels=20, channels=(16, 16, 16, 16, 48),
+    ...                            lin_neurons=8)
+    >>> with_prosody(ecapa, enabled=False) is ecapa
+    True
+    >>> with_prosody(ecapa, ProsodyEncoder(output_size=4)).output_size
+    12
+    """
+    if not enabled:
+        return speech_encoder
+    return ProsodyFusion(speech_encoder, prosody_encoder)

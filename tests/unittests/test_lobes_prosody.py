@@ -95,9 +95,10 @@ def test_f0_normalisation_options():
         features = ProsodyFeatures(f0_norm=norm, deltas=False)
         feats, _ = features(torch.stack([low, high]))
         voiced = feats[:, :, features.channel_names.index("voiced")] > 0.5
-        out[norm] = [
-            feats[i, voiced[i], 0].mean().item() for i in range(2)
-        ], features.channel_names
+        out[norm] = (
+            [feats[i, voiced[i], 0].mean().item() for i in range(2)],
+            features.channel_names,
+        )
     (none_low, none_high), names = out["none"]
     assert names == ["lf0", "voiced", "energy"]
     assert none_low == pytest.approx(0.0, abs=0.02)
