@@ -22,6 +22,7 @@ Authors
 """
 
 import os
+import re
 
 from hyperpyyaml import load_hyperpyyaml
 
@@ -77,7 +78,9 @@ def load_block(block, overrides=None):
     block : str
         Block name or yaml path (see ``block_path``).
     overrides : dict, optional
-        Values replacing the block's own (e.g. ``{"freeze": True}``).
+        Values replacing the block's own (e.g. ``{"freeze": True}``). A
+        wrapper block (one with ``base_overrides``, like ``speech/prosody``)
+        passes the keys it does not define on to the block it wraps.
 
     Returns
     -------
@@ -86,11 +89,31 @@ def load_block(block, overrides=None):
     """
     path = block_path(block)
     with open(path, encoding="utf-8") as fin:
-        loaded = load_hyperpyyaml(fin, dict(overrides or {}))
+        text = fin.read()
+    overrides = _forward_to_base(text, dict(overrides or {}))
+    loaded = load_hyperpyyaml(text, overrides)
     for key in ("encoder", "output_size"):
         if key not in loaded:
             raise ValueError(f"Encoder block {path} defines no '{key}'")
     return loaded
+
+
+def _forward_to_base(text, overrides):
+    """Moves the overrides a wrapper block does not define into its
+    ``base_overrides`` (e.g. a recipe's ``{source: ...}`` for emotion2vec
+    reaches the encoder wrapped by ``speech/prosody``); explicit
+    ``base_overrides`` win. Blocks without ``base_overrides`` are left alone
+    (an unknown key is then HyperPyYAML's error)."""
+    keys = set(re.findall(r"^([A-Za-z_][\w]*)\s*:", text, flags=re.MULTILINE))
+    if "base_overrides" not in keys:
+        return overrides
+    unknown = {k: v for k, v in overrides.items() if k not in keys}
+    if not unknown:
+        return overrides
+    kept = {k: v for k, v in overrides.items() if k in keys}
+    explicit = dict(kept.get("base_overrides") or {})
+    kept["base_overrides"] = {**unknown, **explicit}
+    return kept
 
 
 def load_encoder(block, overrides=None):
