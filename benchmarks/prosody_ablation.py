@@ -3,7 +3,7 @@ r"""Fast ablation of the speech representation on cached features.
 
 End-to-end runs of ``recipes/StyleSynth`` cost ~10 minutes each on 2 quiet
 CPU cores; this script answers "which speech representation lets the
-model retrieve pitch and range" in about a minute per variant, by training
+model retrieve pitch and range" in a few CPU minutes per variant, by training
 only what sits on top of cached features with the recipe's loss,
 optimiser, schedule, descriptions and evaluation:
 
