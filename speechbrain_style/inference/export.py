@@ -49,6 +49,10 @@ def _yaml_value(value):
 def module_block(name, module, ref_overrides=None):
     """The ``name: !new:...`` YAML block of a lobe.
 
+    An argument that is itself a lobe (e.g. the speech encoder wrapped by
+    ``speechbrain_style.lobes.prosody.ProsodyFusion``) becomes a nested
+    ``!new:`` block, written from its own ``init_kwargs``.
+
     Arguments
     ---------
     name : str
@@ -56,7 +60,8 @@ def module_block(name, module, ref_overrides=None):
     module : torch.nn.Module
         A lobe with an ``init_kwargs`` dict.
     ref_overrides : dict, optional
-        Arguments written as ``!ref`` expressions instead of values.
+        Arguments written as ``!ref`` expressions instead of values; the
+        value of a nested lobe's argument is a dict of its own overrides.
 
     Returns
     -------
@@ -66,11 +71,15 @@ def module_block(name, module, ref_overrides=None):
     Example
     -------
     >>> class Lobe(torch.nn.Module):
-    ...     def __init__(self, size=3):
+    ...     def __init__(self, size=3, inner=None):
     ...         super().__init__()
     ...         self.init_kwargs = {"size": size}
+    ...         if inner is not None:
+    ...             self.init_kwargs["inner"] = inner
     >>> print(module_block("lobe", Lobe(4)).split(chr(10))[1])
         size: 4
+    >>> print(module_block("lobe", Lobe(4, inner=Lobe(5))).split(chr(10))[3])
+            size: 5
     """
     kwargs = getattr(module, "init_kwargs", None)
     if kwargs is None:
@@ -81,11 +90,42 @@ def module_block(name, module, ref_overrides=None):
     ref_overrides = ref_overrides or {}
     lines = [f"{name}: !new:{_class_path(module)}"]
     for key, value in kwargs.items():
-        if key in ref_overrides:
+        if isinstance(value, torch.nn.Module):
+            nested = module_block(key, value, ref_overrides.get(key))
+            lines.extend(f"    {line}" for line in nested.split("\n"))
+        elif key in ref_overrides:
             lines.append(f"    {key}: !ref {ref_overrides[key]}")
         else:
             lines.append(f"    {key}: {_yaml_value(value)}")
     return "\n".join(lines)
+
+
+def _is_pretrained_folder_module(module):
+    """Whether a lobe saves itself with ``save_pretrained`` (a ``source``)."""
+    return hasattr(module, "save_pretrained") and "source" in getattr(
+        module, "init_kwargs", {}
+    )
+
+
+def _save_nested_pretrained(module, folder, prefix):
+    """Saves the ``save_pretrained`` lobes nested in ``module``'s arguments.
+
+    Returns the ``ref_overrides`` of ``module_block`` that point their
+    ``source`` at the saved sub-folders (``<prefix>.<argument>``).
+    """
+    overrides = {}
+    for key, value in getattr(module, "init_kwargs", {}).items():
+        if not isinstance(value, torch.nn.Module):
+            continue
+        sub = f"{prefix}.{key}"
+        if _is_pretrained_folder_module(value):
+            value.save_pretrained(os.path.join(folder, sub))
+            overrides[key] = {"source": f"<model_dir>/{sub}"}
+        else:
+            nested = _save_nested_pretrained(value, folder, sub)
+            if nested:
+                overrides[key] = nested
+    return overrides
 
 
 def write_inference_folder(folder, modules, extra=None):
@@ -112,18 +152,19 @@ def write_inference_folder(folder, modules, extra=None):
     bank = extra.pop("description_bank", None)
     blocks, loadables = [], []
     for name, module in modules.items():
-        if hasattr(module, "save_pretrained") and "source" in getattr(
-            module, "init_kwargs", {}
-        ):
+        if _is_pretrained_folder_module(module):
             module.save_pretrained(os.path.join(folder, name))
             blocks.append(
                 module_block(name, module, {"source": f"<model_dir>/{name}"})
             )
         else:
+            # A wrapped pretrained lobe (e.g. WavLM inside ProsodyFusion) is
+            # rebuilt from its saved folder; the checkpoint has every weight.
+            nested = _save_nested_pretrained(module, folder, name)
             torch.save(
                 module.state_dict(), os.path.join(folder, f"{name}.ckpt")
             )
-            blocks.append(module_block(name, module))
+            blocks.append(module_block(name, module, nested))
             loadables.append(name)
     header = [
         "# ############################################################",

@@ -8,6 +8,9 @@
   architecture), 10-s windows averaged, padding-aware;
 * ``SSLSpeechEncoder``: wav2vec 2.0 / WavLM (SpeechBrain's Hugging Face
   integration), padding-aware mean pooling;
+* ``ProsodyFeatures``, ``ProsodyEncoder``, ``ProsodyFusion``: frame-level
+  F0 (Praat), voicing and energy, a padding-exact TDNN over them, and its
+  fusion with any speech encoder;
 * ``ProjectionHead``: projection (+ transform layers), L2-normalised;
 * ``StyleClassifier``, ``ModalityDiscriminator`` and ``GradientReversal``:
   the auxiliary heads of expressive speech retrieval.
@@ -25,6 +28,11 @@ from speechbrain_style.lobes.ecapa import ECAPASpeechEncoder
 from speechbrain_style.lobes.emotion2vec import Emotion2VecEncoder
 from speechbrain_style.lobes.heads import ProjectionHead
 from speechbrain_style.lobes.passt import PaSSTEncoder
+from speechbrain_style.lobes.prosody import (
+    ProsodyEncoder,
+    ProsodyFeatures,
+    ProsodyFusion,
+)
 from speechbrain_style.lobes.ssl import SSLSpeechEncoder
 from speechbrain_style.lobes.text import HFTextEncoder
 
@@ -36,6 +44,9 @@ __all__ = [
     "ModalityDiscriminator",
     "PaSSTEncoder",
     "ProjectionHead",
+    "ProsodyEncoder",
+    "ProsodyFeatures",
+    "ProsodyFusion",
     "SSLSpeechEncoder",
     "StyleClassifier",
 ]

@@ -70,7 +70,7 @@ def _overrides(path, sources):
             return {}
         model = {"roberta_large": "roberta", "flan_t5": "t5"}.get(name, name)
         return {"text_encoder_source": sources[model]}
-    if name == "emotion2vec":
+    if name.startswith("emotion2vec"):
         return {"emotion2vec_source": sources["emotion2vec_source"]}
     if name.startswith("ecapa"):
         extra = {}
