@@ -398,7 +398,8 @@ class StyleRetrievalBrain(sb.core.Brain):
         extra : dict, optional
             Extra plain values for the yaml (e.g. ``sample_rate``) and
             ``description_bank`` (list of str written to
-            ``descriptions.txt`` for ``speechbrain-style describe``).
+            ``descriptions.txt`` for ``speechbrain-style describe``). The
+            trained ``logit_scale`` (1 / temperature) is added unless given.
 
         Returns
         -------
@@ -407,6 +408,12 @@ class StyleRetrievalBrain(sb.core.Brain):
         """
         if self.checkpointer is not None:
             self.checkpointer.recover_if_possible(max_key=max_key)
+        extra = dict(extra or {})
+        if "temperature" in self.modules and "logit_scale" not in extra:
+            # 1 / temperature, for zero-shot probabilities (classify)
+            with torch.no_grad():
+                scale = _unwrap(self.modules["temperature"])()
+            extra["logit_scale"] = round(float(scale), 6)
         if if_main_process():
             modules = {
                 name: _unwrap(self.modules[name])
@@ -417,7 +424,7 @@ class StyleRetrievalBrain(sb.core.Brain):
                     "text_head",
                 )
             }
-            write_inference_folder(folder, modules, extra=extra or {})
+            write_inference_folder(folder, modules, extra=extra)
             logger.info(f"Inference model written to {os.path.abspath(folder)}")
         sb.utils.distributed.ddp_barrier()
         return folder
