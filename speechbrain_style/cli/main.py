@@ -10,8 +10,16 @@ Subcommands::
                              [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
                              [--no_ann_cache] "query" [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
+    speechbrain-style classify --model DIR --labels "happy,sad,angry"
+                               [--label "A woman whispering." ...]
+                               [--templates F] [--json] FILE...
     speechbrain-style serve --model DIR --index I [--host H] [--port P]
                             [--backend ...] (same backend flags as search)
+
+Recordings longer than the model's window (``--window``, default: the
+model's ``window_seconds`` or 10 s; ``--hop``) are embedded in fixed
+windows pooled by their length-weighted mean, read from disk window by
+window: the same file always gets the same embedding and memory stays flat.
 
 ``index`` is resumable (rerun the same command after an interruption) and
 runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
@@ -33,10 +41,26 @@ from speechbrain_style.cli.options import (
 from speechbrain_style.retrieval.service import MAX_QUERY_CHARS
 
 
-def _load_model(path, device):
+def _load_model(path, device, args=None):
     from speechbrain_style.inference.retriever import StyleRetriever
 
-    return StyleRetriever.from_hparams(source=path, run_opts={"device": device})
+    model = StyleRetriever.from_hparams(
+        source=path, run_opts={"device": device}
+    )
+    window = getattr(args, "window", None)
+    if window is not None:
+        if window < 0:
+            raise SystemExit(f"error: --window must be >= 0, got {window}")
+        model.window_seconds = window or None
+    hop = getattr(args, "hop", None)
+    if hop is not None:
+        if not model.window_seconds or not 0 < hop <= model.window_seconds:
+            raise SystemExit(
+                f"error: --hop must be in (0, window={model.window_seconds}]"
+                f", got {hop}"
+            )
+        model.hop_seconds = hop
+    return model
 
 
 def _read_items(args):
@@ -72,7 +96,7 @@ def cmd_index(args):
         build_index,
     )
 
-    model = _load_model(args.model, args.device)
+    model = _load_model(args.model, args.device, args)
     items = _read_items(args)
     max_batch_seconds = args.max_batch_seconds
     if max_batch_seconds is None:
@@ -92,6 +116,8 @@ def cmd_index(args):
         on_error=args.on_error,
         shard_size=args.shard_size,
         fp16=args.fp16,
+        window_seconds=model.window_seconds or None,
+        hop_seconds=model.hop_seconds if model.window_seconds else None,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"Indexed {len(index)} items into {os.path.abspath(args.out)}")
@@ -159,7 +185,7 @@ def cmd_search(args):
 
 def cmd_describe(args):
     """Ranks descriptions for one recording (speech -> text)."""
-    model = _load_model(args.model, args.device)
+    model = _load_model(args.model, args.device, args)
     bank = None
     if args.bank:
         with open(args.bank, encoding="utf-8") as fin:
@@ -180,6 +206,94 @@ def cmd_describe(args):
     for rank, (text, score) in enumerate(ranked, 1):
         print(f"{rank:>3}. {score:.4f}  {text}")
     return 0
+
+
+def _candidates(args):
+    """Candidate labels/descriptions of ``classify`` from its options."""
+    candidates = [c.strip() for c in (args.labels or "").split(",")]
+    candidates = [c for c in candidates if c]
+    candidates += [c.strip() for c in args.label or [] if c.strip()]
+    if len(candidates) < 2:
+        raise SystemExit(
+            "error: give at least two candidates, e.g. --labels "
+            '"happy,sad,angry" or --label "A woman whispering." (repeatable)'
+        )
+    if len(set(candidates)) != len(candidates):
+        raise SystemExit(f"error: candidates are not unique: {candidates}")
+    return candidates
+
+
+def cmd_classify(args):
+    """Zero-shot classification of recordings among labels/descriptions."""
+    candidates = _candidates(args)
+    templates = None
+    if args.templates:
+        with open(args.templates, encoding="utf-8") as fin:
+            templates = [line.strip() for line in fin if line.strip()]
+        if not templates:
+            raise SystemExit(
+                f"error: the template file {args.templates} is empty"
+            )
+    missing = [f for f in args.files if not os.path.isfile(f)]
+    if missing:
+        raise SystemExit(f"error: audio file not found: {missing[0]}")
+    model = _load_model(args.model, args.device, args)
+    try:
+        names, prompts = model.candidate_prompts(candidates, templates)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from err
+    probs = model.classify(args.files, candidates, templates=templates)
+    if args.json:
+        rows = []
+        for path, row in zip(args.files, probs.tolist(), strict=True):
+            best = max(range(len(names)), key=row.__getitem__)
+            rows.append(
+                {
+                    "file": path,
+                    "prediction": names[best],
+                    "probabilities": dict(zip(names, row, strict=True)),
+                }
+            )
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(8, *(len(n) for n in names))
+    name_width = max(4, *(len(os.path.basename(f)) for f in args.files))
+    print(
+        f"Zero-shot probabilities (softmax of {model.logit_scale:.2f} x mean "
+        "cosine to each candidate's prompts)"
+    )
+    for name, ensemble in zip(names, prompts, strict=True):
+        print(f"  {name}: {len(ensemble)} prompt(s), e.g. {ensemble[0]!r}")
+    header = f"{'file':<{name_width}}  " + "  ".join(
+        f"{n:>{width}}" for n in names
+    )
+    print(header + "  prediction")
+    for path, row in zip(args.files, probs.tolist(), strict=True):
+        best = max(range(len(names)), key=row.__getitem__)
+        cells = "  ".join(f"{p:>{width}.4f}" for p in row)
+        print(f"{os.path.basename(path):<{name_width}}  {cells}  {names[best]}")
+    return 0
+
+
+def _add_window_arguments(parser):
+    """``--window`` / ``--hop`` (seconds) of long recordings."""
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        metavar="S",
+        help="recordings longer than S seconds are embedded in S-second "
+        "windows, pooled (default: the model's window_seconds, or 10; 0: "
+        "always whole)",
+    )
+    parser.add_argument(
+        "--hop",
+        type=float,
+        default=None,
+        metavar="S",
+        help="hop between windows in seconds (default: the model's, or the "
+        "window: no overlap)",
+    )
 
 
 def build_parser():
@@ -251,6 +365,7 @@ def build_parser():
         action="store_true",
         help="store the embeddings as float16 (half the disk and memory)",
     )
+    _add_window_arguments(p_index)
     p_index.add_argument("--quiet", action="store_true")
     p_index.set_defaults(func=cmd_index)
 
@@ -303,8 +418,37 @@ def build_parser():
         "--bank", help="file of candidate descriptions, one per line"
     )
     p_describe.add_argument("--json", action="store_true")
+    _add_window_arguments(p_describe)
     p_describe.add_argument("file", help="audio file")
     p_describe.set_defaults(func=cmd_describe)
+
+    p_classify = sub.add_parser(
+        "classify",
+        help="zero-shot classification among labels or descriptions",
+    )
+    add_model(p_classify)
+    p_classify.add_argument(
+        "--labels",
+        default="",
+        help='comma-separated labels, e.g. "happy,sad,angry" (a bare label '
+        "goes through the model's prompt templates)",
+    )
+    p_classify.add_argument(
+        "--label",
+        action="append",
+        metavar="TEXT",
+        help="one more candidate, a label or a whole description "
+        "(repeatable; may contain commas)",
+    )
+    p_classify.add_argument(
+        "--templates",
+        help="file of prompt templates for bare labels, one per line, with "
+        "{} where the label goes (default: the model's)",
+    )
+    p_classify.add_argument("--json", action="store_true")
+    _add_window_arguments(p_classify)
+    p_classify.add_argument("files", nargs="+", help="audio files")
+    p_classify.set_defaults(func=cmd_classify)
 
     from speechbrain_style.cli.serve import (
         add_serve_arguments,

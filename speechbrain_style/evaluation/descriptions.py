@@ -412,7 +412,7 @@ class DescriptionRetrievalEvaluator:
         for i in keep:
             item_classes[i] = [str(v) for v in values[i]]
         return {
-            "classes": [str(c) for c in classes],
+            "values": [str(c) for c in classes],
             "num_items": len(keep),
             "multi_label": bool((num_true > 1).any()),
             "s2t": s2t,
