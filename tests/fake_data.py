@@ -1325,8 +1325,9 @@ def make_fake_paraspeechcaps(root, seed=0):
 
     Returns
     -------
-    dict
-        ``{"annotations": folder, "roots": {"voxceleb_root": ..., ...}}``.
+    str
+        ``root``: annotations in ``root/annotations``, audio roots in
+        ``root/{voxceleb,expresso,ears,emilia}`` (``paraspeechcaps_roots``).
     """
     import os
 
@@ -1401,7 +1402,17 @@ def make_fake_paraspeechcaps(root, seed=0):
             table,
             os.path.join(data_dir, f"{split}-00000-of-{shards:05d}.parquet"),
         )
-    return {"annotations": os.path.join(root, "annotations"), "roots": roots}
+    return root
+
+
+def paraspeechcaps_roots(root):
+    """``{"voxceleb_root": ..., ...}`` of a fake ParaSpeechCaps tree."""
+    import os
+
+    return {
+        f"{s}_root": os.path.join(str(root), s)
+        for s in ("voxceleb", "expresso", "ears", "emilia")
+    }
 
 
 # TextrolSpeech: audio files below the audio root and the csv rows
@@ -1825,8 +1836,8 @@ def make_fake_libritts_p(root, sample_rate=24000, seed=0):
 
     Returns
     -------
-    dict
-        ``{"audio": LibriTTS-R folder, "prompts": LibriTTS-P folder}``.
+    str
+        ``root``, holding ``LibriTTS_R/`` and ``LibriTTS-P/``.
     """
     import csv
     import os
@@ -1914,4 +1925,39 @@ def make_fake_libritts_p(root, sample_rate=24000, seed=0):
     ):
         with open(os.path.join(data, name), "w", encoding="utf-8") as f:
             f.write("\n".join(ids) + "\n")
-    return {"audio": audio, "prompts": os.path.join(root, "LibriTTS-P")}
+    return root
+
+
+def make_fake_stylesynth_descriptions(root, num_descriptions=3):
+    """A tiny embedded corpus converted to descriptions manifests.
+
+    Synthesises 24 / 8 / 12 utterances with espeak-ng and writes
+    ``{train,valid,test}_descriptions.json`` with
+    ``recipes/Descriptions/stylesynth_to_descriptions.py`` (not a fake of a
+    downloaded corpus: the real pipeline on a small corpus).
+
+    Arguments
+    ---------
+    root : str or path
+        The corpus folder to create.
+    num_descriptions : int
+        Descriptions per utterance.
+
+    Returns
+    -------
+    str
+        The corpus folder.
+    """
+    from tests.prepare_utils import load_recipe_module
+
+    convert = load_recipe_module(
+        "Descriptions", "stylesynth_to_descriptions.py"
+    ).convert_stylesynth
+    convert(
+        str(root),
+        num_descriptions=num_descriptions,
+        num_train_utts=24,
+        num_valid_utts=8,
+        num_test_utts=12,
+    )
+    return str(root)

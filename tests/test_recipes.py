@@ -40,6 +40,18 @@ def _rows():
     return rows
 
 
+def _expected_outputs(row):
+    """Files the run must write: SpeechBrain's ``test_debug_checks``
+    (``file_exists=[a,b]``) or the older ``expected_outputs`` (``a;b``)."""
+    if row.get("expected_outputs"):
+        return row["expected_outputs"].split(";")
+    match = re.fullmatch(
+        r"file_exists=\[(.*)\]", row["test_debug_checks"].strip()
+    )
+    assert match, f"Unknown test_debug_checks: {row['test_debug_checks']!r}"
+    return [rel.strip() for rel in match.group(1).split(",") if rel.strip()]
+
+
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_models")
@@ -83,10 +95,11 @@ def test_recipe_runs(row, tiny_models, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     output_folder = os.path.join(str(tmp_path), "exp")
-    for rel in row["expected_outputs"].split(";"):
+    expected = _expected_outputs(row)
+    for rel in expected:
         assert os.path.exists(os.path.join(output_folder, rel)), rel
 
-    if "inference/hyperparams.yaml" not in row["expected_outputs"]:
+    if "inference/hyperparams.yaml" not in expected:
         return
     from speechbrain_style.inference.retriever import StyleRetriever
 

@@ -108,7 +108,7 @@ class DescriptionBrain(StyleRetrievalBrain):
         return loss
 
 
-def dataio_prepare(hparams):
+def dataio_prepare(hparams, replacements):
     """Datasets of the three splits, and the description vocabulary.
 
     Every distinct description (after ``normalise_description``) of any
@@ -116,11 +116,23 @@ def dataio_prepare(hparams):
     (padded to the most descriptions of any recording), a description's
     label is its id, so the loss knows every (recording, description) pair
     that is a positive.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+    replacements : dict
+        Values of the manifests' placeholders (``{"data_root": ...}``).
+
+    Returns
+    -------
+    dict
+        ``{"train", "valid", "test"}`` DynamicItemDatasets.
     """
     datasets = {
         split: sb.dataio.dataset.DynamicItemDataset.from_json(
             json_path=hparams[f"{split}_annotation"],
-            replacements={"data_root": hparams["data_folder"]},
+            replacements=replacements,
         )
         for split in ("train", "valid", "test")
     }
@@ -219,7 +231,7 @@ def dataio_prepare(hparams):
             raise ValueError(f"No {split} item passes the filters {filters}")
         datasets[split] = dataset
         logger.info(f"{split}: {len(dataset)} recordings")
-    return datasets, vocabulary
+    return datasets
 
 
 if __name__ == "__main__":
@@ -249,7 +261,9 @@ if __name__ == "__main__":
             "skip_prep": hparams["skip_prep"],
         },
     )
-    datasets, vocabulary = dataio_prepare(hparams)
+    datasets = dataio_prepare(
+        hparams, replacements={"data_root": hparams["data_folder"]}
+    )
 
     # Per-step learning-rate schedules: their length follows from the data
     loader = hparams["train_dataloader_opts"]

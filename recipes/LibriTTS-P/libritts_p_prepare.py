@@ -134,7 +134,8 @@ def prepare_libritts_p(
     >>> tmp = getfixture("tmp_path")
     >>> tree = make_fake_libritts_p(tmp / "libritts")
     >>> out = [str(tmp / f"{split}.json") for split in ("tr", "va", "te")]
-    >>> summary = prepare_libritts_p(tree["audio"], *out, tree["prompts"])
+    >>> summary = prepare_libritts_p(
+    ...     f"{tree}/LibriTTS_R", *out, prompts_folder=f"{tree}/LibriTTS-P")
     >>> summary["train"], summary["valid"], summary["test"]
     (5, 2, 2)
     """

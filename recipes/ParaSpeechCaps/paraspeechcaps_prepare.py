@@ -134,12 +134,13 @@ def prepare_paraspeechcaps(
 
     Example
     -------
-    >>> from tests.fake_data import make_fake_paraspeechcaps
+    >>> from tests.fake_data import (
+    ...     make_fake_paraspeechcaps, paraspeechcaps_roots)
     >>> tmp = getfixture("tmp_path")
     >>> tree = make_fake_paraspeechcaps(tmp / "psc")
     >>> out = [str(tmp / f"{split}.json") for split in ("tr", "va", "te")]
-    >>> summary = prepare_paraspeechcaps(tree["annotations"], *out,
-    ...     **tree["roots"])
+    >>> summary = prepare_paraspeechcaps(f"{tree}/annotations", *out,
+    ...     **paraspeechcaps_roots(tree))
     >>> summary["train"], summary["valid"], summary["test"]
     (7, 2, 3)
     """
