@@ -1807,7 +1807,7 @@ def _fake_style_prompts(key):
         f"A {who} speaks {energy} and {speed}, with {pitch}",
         f"This {who} talks {speed} with {pitch}",
         f"Tell a {who} to speak {energy} with {pitch}",
-        f"The {who}'s voice has {pitch}; speaking {speed}",
+        f"The {who}'s voice has {pitch}, speaking {speed}",
     ]
 
 
