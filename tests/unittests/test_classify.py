@@ -288,3 +288,60 @@ def test_classify_command(setup, capsys):
                 "nope.wav",
             ]
         )
+
+
+def test_index_command_embeds_long_files_in_windows(setup, tmp_path):
+    """``index --window/--hop``: a long file is embedded from its windows,
+    exactly as ``encode_files`` embeds it, and the same file twice gives the
+    same embedding."""
+    from speechbrain_style.retrieval.index import StyleIndex
+
+    pieces = [load_audio(f).numpy() for f in setup["files"][:4]]
+    long = np.concatenate(pieces * 3)
+    sf.write(tmp_path / "long.wav", long, 16000)
+    manifest = {
+        "long": {"wav": str(tmp_path / "long.wav")},
+        "short": {"wav": setup["files"][5]},
+        "long_again": {"wav": str(tmp_path / "long.wav")},
+    }
+    (tmp_path / "m.json").write_text(json.dumps(manifest))
+    args = ["--window", "4", "--hop", "2", "--quiet"]
+    assert (
+        main(
+            [
+                "index",
+                "--model",
+                setup["model_dir"],
+                "--manifest",
+                str(tmp_path / "m.json"),
+                "--out",
+                str(tmp_path / "index"),
+                *args,
+            ]
+        )
+        == 0
+    )
+    index = StyleIndex.load(tmp_path / "index")
+    assert torch.equal(index.embeddings[0], index.embeddings[2])
+    model = StyleRetriever.from_hparams(source=setup["model_dir"])
+    model.window_seconds, model.hop_seconds = 4.0, 2.0
+    expected = model.encode_files(
+        [str(tmp_path / "long.wav"), setup["files"][5]]
+    )
+    assert torch.allclose(index.embeddings[:2], expected, atol=1e-5)
+    with pytest.raises(SystemExit, match="--hop"):
+        main(
+            [
+                "index",
+                "--model",
+                setup["model_dir"],
+                "--manifest",
+                str(tmp_path / "m.json"),
+                "--out",
+                str(tmp_path / "index2"),
+                "--window",
+                "2",
+                "--hop",
+                "3",
+            ]
+        )
