@@ -20,8 +20,10 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as fin:
 extras = {
     "emotion2vec": ["funasr==1.4.16"],
     "faiss": ["faiss-cpu==1.15.1"],
+    # the parquet annotation files of ParaSpeechCaps (and their fake tree)
+    "paraspeechcaps": ["pyarrow==26.0.1"],
     # selenium drives Debian's chromium in the search page's browser test
-    "dev": ["pytest>=8", "ruff>=0.6", "selenium==4.51.0"],
+    "dev": ["pytest>=8", "ruff>=0.6", "selenium==4.51.0", "pyarrow==26.0.1"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -22,6 +22,14 @@ in training)::
 writes ``{train,valid,test}_descriptions.json`` into the corpus folder
 (``{data_root}`` = the corpus folder), ready for ``train.py``.
 
+Like any annotated corpus, a description counts as relevant only to the
+utterances it was written for, although, being compositional, it is also
+true of every other utterance with the factors it mentions ("A man
+speaking." of every man). Since the factors are known here,
+``test_closed_descriptions.json`` also lists, for each test utterance,
+every test description that is true of it: evaluated on it
+(``evaluate.py``), relevance is the truth rather than the annotation.
+
 Authors
  * speechbrain-style contributors 2026
 """
@@ -48,6 +56,53 @@ logger = get_logger(__name__)
 SPLITS = ("train", "valid", "test")
 BANKS = {"train": "train", "valid": "train", "test": "heldout"}
 METADATA = ("spk_id", "accent", "text")
+
+
+def describe_utterance_with_factors(
+    describer, item, num_descriptions, rng, attempts=50
+):
+    """Distinct descriptions of one utterance and the factors each mentions.
+
+    Arguments
+    ---------
+    describer : StyleDescriber
+        The description bank.
+    item : dict
+        A corpus manifest item (its factors).
+    num_descriptions : int
+        Descriptions wanted.
+    rng : numpy.random.Generator
+        Source of randomness.
+    attempts : int
+        Draws per wanted description before giving up on distinct ones.
+
+    Returns
+    -------
+    dict
+        ``{description: {factor: value mentioned}}`` in drawing order.
+
+    Example
+    -------
+    >>> item = {"sex": "male", "pitch": "low", "rate": "fast",
+    ...         "range": "normal", "phonation": "modal"}
+    >>> drawn = describe_utterance_with_factors(StyleDescriber("train"), item,
+    ...     2, np.random.default_rng(1))
+    >>> all(set(f.items()) <= set(item.items()) for f in drawn.values())
+    True
+    """
+    names = list(STYLE_FACTORS)
+    texts = {}
+    for _ in range(attempts * num_descriptions):
+        text, labels = describer.describe_with_labels(item, rng)
+        mentioned = {
+            name: STYLE_FACTORS[name][label]
+            for name, label in zip(names, labels, strict=True)
+            if label >= 0
+        }
+        texts.setdefault(text, mentioned)
+        if len(texts) == num_descriptions:
+            break
+    return texts
 
 
 def describe_utterance(describer, item, num_descriptions, rng, attempts=50):
@@ -80,12 +135,53 @@ def describe_utterance(describer, item, num_descriptions, rng, attempts=50):
     >>> len(texts), len(set(texts))
     (4, 4)
     """
-    texts = {}
-    for _ in range(attempts * num_descriptions):
-        texts.setdefault(describer.describe(item, rng), None)
-        if len(texts) == num_descriptions:
-            break
-    return list(texts)
+    return list(
+        describe_utterance_with_factors(
+            describer, item, num_descriptions, rng, attempts
+        )
+    )
+
+
+def closed_descriptions(manifest, drawn):
+    """Every drawn description that is true of each utterance.
+
+    Arguments
+    ---------
+    manifest : dict
+        ``{utt_id: item}`` with the audible factors (None: inaudible).
+    drawn : dict
+        ``{utt_id: {description: {factor: value}}}`` of the utterances of
+        ``manifest`` (the pool of descriptions).
+
+    Returns
+    -------
+    dict
+        ``{utt_id: [its own descriptions, then the other true ones]}``.
+
+    Example
+    -------
+    >>> manifest = {"a": {"sex": "male", "rate": "fast"},
+    ...             "b": {"sex": "male", "rate": "slow"}}
+    >>> drawn = {"a": {"A fast man.": {"sex": "male", "rate": "fast"}},
+    ...          "b": {"A man.": {"sex": "male"}}}
+    >>> closed_descriptions(manifest, drawn)
+    {'a': ['A fast man.', 'A man.'], 'b': ['A man.']}
+    """
+    pool = {}
+    for texts in drawn.values():
+        for text, mentioned in texts.items():
+            pool.setdefault(text, tuple(sorted(mentioned.items())))
+    closed = {}
+    for utt_id, item in manifest.items():
+        own = list(drawn[utt_id])
+        others = sorted(
+            text
+            for text, mentioned in pool.items()
+            if text not in drawn[utt_id]
+            and all(item.get(f) == v for f, v in mentioned)
+        )
+        closed[utt_id] = own + others
+    return closed
 
 
 def convert_stylesynth(
@@ -127,7 +223,8 @@ def convert_stylesynth(
     Returns
     -------
     dict
-        ``{split: path}`` of ``<split>_descriptions.json``.
+        ``{split: path}`` of ``<split>_descriptions.json``, and
+        ``test_closed`` (``test_closed_descriptions.json``).
 
     Example
     -------
@@ -165,6 +262,7 @@ def convert_stylesynth(
         for bank in set(BANKS.values())
     }
     paths = {}
+    drawn = {}
     for split_index, split in enumerate(SPLITS):
         with open(sources[split], encoding="utf-8") as fin:
             corpus = json.load(fin)
@@ -173,12 +271,13 @@ def convert_stylesynth(
         for index, (utt_id, item) in enumerate(corpus.items()):
             rng = np.random.default_rng([seed, split_index, index])
             audible = audible_factors(item)
+            drawn[utt_id] = describe_utterance_with_factors(
+                describer, item, num_descriptions, rng
+            )
             entry = {
                 "wav": item["wav"],
                 "duration": item.get("duration"),
-                "descriptions": describe_utterance(
-                    describer, item, num_descriptions, rng
-                ),
+                "descriptions": list(drawn[utt_id]),
             }
             for factor in STYLE_FACTORS:
                 entry[factor] = audible.get(factor)
@@ -194,6 +293,19 @@ def convert_stylesynth(
             f"{split}: {len(manifest)} utterances, {num_texts} distinct "
             f"descriptions ({BANKS[split]} bank) -> {paths[split]}"
         )
+    # the test split: its own descriptions only (held-out bank)
+    closed = closed_descriptions(manifest, {u: drawn[u] for u in manifest})
+    for utt_id, texts in closed.items():
+        manifest[utt_id] = dict(manifest[utt_id], descriptions=texts)
+    paths["test_closed"] = os.path.join(
+        out_folder, "test_closed_descriptions.json"
+    )
+    save_manifest(manifest, paths["test_closed"])
+    logger.info(
+        "test (closed): each utterance with every test description true of "
+        f"it, {sum(map(len, closed.values())) / len(closed):.1f} on average "
+        f"-> {paths['test_closed']}"
+    )
     return paths
 
 

@@ -219,7 +219,7 @@ def test_embedded_corpus_conversion(tmp_path):
             for text in texts:
                 # test: the held-out bank's sentence shapes only
                 heldout = bool(HELDOUT_OPENINGS.match(text))
-                assert heldout == (split == "test"), (split, text)
+                assert heldout == split.startswith("test"), (split, text)
                 # the descriptions describe the utterance
                 if MALE.search(text):
                     assert item["sex"] == "male", text
@@ -230,6 +230,21 @@ def test_embedded_corpus_conversion(tmp_path):
             if item["phonation"] == "whispered":
                 assert item["pitch"] is None and item["range"] is None
             assert set(STYLE_FACTORS) <= set(item)
+    # closed test: an utterance's own descriptions first, then every other
+    # test description true of it (here: the same sex at least)
+    test, closed = manifests["test"], manifests["test_closed"]
+    assert test.keys() == closed.keys()
+    pool = {t for item in test.values() for t in item["descriptions"]}
+    for utt_id, item in closed.items():
+        own = test[utt_id]["descriptions"]
+        assert item["descriptions"][: len(own)] == own
+        assert set(item["descriptions"]) <= pool
+    sexes = {item["sex"] for item in test.values()}
+    if len(sexes) == 2:
+        assert any(
+            len(closed[u]["descriptions"]) > len(test[u]["descriptions"])
+            for u in test
+        )
     # rerunning gives the same descriptions
     again = convert_stylesynth(
         tmp_path, num_descriptions=4, out_folder=tmp_path / "b"
