@@ -38,8 +38,10 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as fin:
 extras = {
     "emotion2vec": ["funasr>=1.4.16,<2"],
     "faiss": ["faiss-cpu>=1.8,<2"],
+    # the parquet annotation files of ParaSpeechCaps (and their fake tree)
+    "paraspeechcaps": ["pyarrow>=14,<30"],
     # selenium drives Debian's chromium in the search page's browser test
-    "dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.10,<5"],
+    "dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.10,<5", "pyarrow>=14,<30"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -640,7 +640,8 @@ class StyleRetrievalBrain(sb.core.Brain):
             Extra plain values for the yaml (e.g. ``sample_rate``; the
             ``retrieval_level`` is added) and
             ``description_bank`` (list of str written to
-            ``descriptions.txt`` for ``speechbrain-style describe``).
+            ``descriptions.txt`` for ``speechbrain-style describe``). The
+            trained ``logit_scale`` (1 / temperature) is added unless given.
 
         Returns
         -------
@@ -649,11 +650,16 @@ class StyleRetrievalBrain(sb.core.Brain):
         """
         if self.checkpointer is not None:
             self.checkpointer.recover_if_possible(max_key=max_key)
+        extra = dict(extra or {})
+        if "logit_scale" in self.modules and "logit_scale" not in extra:
+            # 1 / temperature, for zero-shot probabilities (classify)
+            with torch.no_grad():
+                scale = unwrap(self.modules["logit_scale"])()
+            extra["logit_scale"] = round(float(scale), 6)
         if if_main_process():
             modules = {
                 name: unwrap(self.modules[name]) for name in INFERENCE_MODULES
             }
-            extra = dict(extra or {})
             extra.setdefault("retrieval_level", self.retrieval_level)
             write_inference_folder(folder, modules, extra=extra)
             logger.info(f"Inference model written to {os.path.abspath(folder)}")

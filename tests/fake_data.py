@@ -870,3 +870,1094 @@ def make_fake_audiocaps(root, sample_rate=48000, seed=0):
                 os.path.join(folder, name), wav, sample_rate, subtype="PCM_16"
             )
     return root
+
+
+# Your own data (recipes/Descriptions): (id, phonation, gender, tags,
+# descriptions, seconds) of the training items; "Someone whispering." is
+# shared by several recordings.
+FAKE_DESCRIPTION_ITEMS = [
+    ("w01", "whispered", "female", ["soft"], ["Someone whispering."], 0.8),
+    (
+        "w02",
+        "whispered",
+        "male",
+        ["soft", "slow"],
+        ["Someone whispering.", "A man whispering slowly."],
+        1.0,
+    ),
+    (
+        "w03",
+        "whispered",
+        "female",
+        ["soft"],
+        ["A woman whispering, very softly."],
+        0.7,
+    ),
+    (
+        "w04",
+        "whispered",
+        "male",
+        ["soft"],
+        ["Someone whispering.", "A hushed male voice."],
+        0.9,
+    ),
+    (
+        "w05",
+        "whispered",
+        "female",
+        ["soft", "slow"],
+        ["A slow, breathy whisper.", "Someone whispering."],
+        1.2,
+    ),
+    (
+        "w06",
+        "whispered",
+        "male",
+        ["soft"],
+        ["A man speaking under his breath."],
+        0.6,
+    ),
+    (
+        "m01",
+        "modal",
+        "female",
+        ["loud"],
+        ["A woman speaking out loud.", "A clear female voice."],
+        0.8,
+    ),
+    (
+        "m02",
+        "modal",
+        "male",
+        ["loud", "slow"],
+        ["A man talking slowly in a deep voice."],
+        1.1,
+    ),
+    ("m03", "modal", "female", ["loud"], ["A clear female voice."], 0.9),
+    (
+        "m04",
+        "modal",
+        "male",
+        ["loud"],
+        ["Someone speaking in a normal voice."],
+        0.7,
+    ),
+    (
+        "m05",
+        "modal",
+        "female",
+        ["loud", "slow"],
+        ["A woman reading slowly, out loud."],
+        1.0,
+    ),
+    (
+        "m06",
+        "modal",
+        "male",
+        ["loud"],
+        ["A man speaking out loud.", "A deep male voice."],
+        3.0,
+    ),
+]
+# test.csv rows: (ID, phonation, gender, descriptions, start, stop, seconds)
+FAKE_DESCRIPTION_TEST = [
+    (
+        "t01",
+        "whispered",
+        "female",
+        "Someone whispering.|A woman whispering, softly.",
+        "",
+        "",
+        0.9,
+    ),
+    (
+        "t02",
+        "modal",
+        "male",
+        "A man speaking out loud.|A calm man, talking in a café.",
+        "",
+        "",
+        1.0,
+    ),
+    ("t03", "whispered", "male", "A man whispering.", "0.5", "1.5", 2.0),
+    ("t04", "modal", "female", "A clear female voice.", "", "", 2.6),
+    ("t05", "modal", "female", "A woman speaking out loud.", "", "", 0.8),
+]
+FAKE_DESCRIPTION_MISSING = "t05"
+
+
+def _fake_voice(phonation, gender, seconds, sample_rate, rng):
+    """A voiced harmonic tone (modal) or band noise (whispered)."""
+    import numpy as np
+
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    if phonation == "whispered":
+        wav = rng.standard_normal(t.size) * 0.1
+        wav = np.convolve(wav, np.ones(4) / 4, mode="same")
+    else:
+        f0 = 120.0 if gender == "male" else 220.0
+        wav = sum(0.2 / h * np.sin(2 * np.pi * h * f0 * t) for h in (1, 2, 3))
+        wav = wav + 0.005 * rng.standard_normal(t.size)
+    return wav.astype("float32")
+
+
+def make_fake_descriptions(root, sample_rate=16000, seed=0):
+    """Builds a folder of your own data in the documented manifest formats.
+
+    ``clips/<id>.wav`` (16 kHz; whispered items are noise, modal ones a
+    harmonic tone, lower for male items), ``train.json`` (SpeechBrain JSON
+    with ``{data_root}`` paths, ``descriptions`` lists, ``phonation``,
+    ``gender`` and ``tags`` metadata; ``FAKE_DESCRIPTION_ITEMS``) and
+    ``test.csv`` (SpeechBrain CSV with ``$data_root`` paths, ``|``-separated
+    descriptions, one with a comma and a non-ASCII character, one segment
+    with ``start``/``stop``; ``FAKE_DESCRIPTION_TEST``), whose item
+    ``FAKE_DESCRIPTION_MISSING`` has no audio. No validation manifest.
+
+    Arguments
+    ---------
+    root : str or path
+        The data folder to create.
+    sample_rate : int
+        Sample rate of the wavs.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The path of the data folder.
+    """
+    import csv
+    import json
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    os.makedirs(os.path.join(root, "clips"), exist_ok=True)
+    train = {}
+    for (
+        item_id,
+        phonation,
+        gender,
+        tags,
+        texts,
+        seconds,
+    ) in FAKE_DESCRIPTION_ITEMS:
+        wav = _fake_voice(phonation, gender, seconds, sample_rate, rng)
+        sf.write(
+            os.path.join(root, "clips", f"{item_id}.wav"), wav, sample_rate
+        )
+        train[item_id] = {
+            "wav": "{data_root}/clips/" + f"{item_id}.wav",
+            "descriptions": texts,
+            "phonation": phonation,
+            "gender": gender,
+            "tags": tags,
+        }
+    with open(os.path.join(root, "train.json"), "w", encoding="utf-8") as f:
+        json.dump(train, f, indent=2)
+    with open(
+        os.path.join(root, "test.csv"), "w", encoding="utf-8", newline=""
+    ) as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            [
+                "ID",
+                "wav",
+                "start",
+                "stop",
+                "descriptions",
+                "phonation",
+                "gender",
+            ]
+        )
+        for (
+            item_id,
+            phonation,
+            gender,
+            texts,
+            start,
+            stop,
+            seconds,
+        ) in FAKE_DESCRIPTION_TEST:
+            if item_id != FAKE_DESCRIPTION_MISSING:
+                wav = _fake_voice(phonation, gender, seconds, sample_rate, rng)
+                sf.write(
+                    os.path.join(root, "clips", f"{item_id}.wav"),
+                    wav,
+                    sample_rate,
+                )
+            writer.writerow(
+                [
+                    item_id,
+                    f"$data_root/clips/{item_id}.wav",
+                    start,
+                    stop,
+                    texts,
+                    phonation,
+                    gender,
+                ]
+            )
+    return root
+
+
+# ParaSpeechCaps: annotation rows of the fake splits, as
+# (source, relative_audio_path, descriptions, intrinsic, situational,
+#  gender, pitch, speaking_rate, make the audio file)
+_PSC_VOX1 = "voxceleb1/dev/wav/id10001/1zcIwhmdeo4/00001_voicefixer.wav"
+_PSC_VOX2 = "voxceleb2/dev/aac/id00012/21Uxsk56VDQ/00001_voicefixer.wav"
+_PSC_EXP = "audio_48khz/read/ex01/happy/base/ex01_happy_00001.wav"
+_PSC_EXPC = (
+    "audio_48khz/conversational_vad_segmented/ex04-ex01/whisper/"
+    "ex04-ex01_whisper_001_channel1_segment_3.wav"
+)
+_PSC_EMI = "EN/EN_B00030/EN_B00030_S01984/mp3/EN_B00030_S01984_W00003{}.mp3"
+FAKE_PSC_ROWS = {
+    "train_base": [
+        (
+            "VoxCeleb",
+            _PSC_VOX1,
+            ["A man with a husky, deep voice speaks at a measured speed."],
+            ["husky", "deep"],
+            None,
+            "male",
+            "low-pitched",
+            "measured speed",
+            True,
+        ),
+        (
+            "VoxCeleb",
+            _PSC_VOX2,
+            ["A woman's shrill voice, fast."],
+            ["shrill"],
+            None,
+            "female",
+            "high-pitched",
+            "fast speed",
+            True,
+        ),
+        (
+            "Expresso",
+            _PSC_EXP,
+            [
+                "A happy female speaker.",
+                "A female speaker with a bright voice sounds happy.",
+            ],
+            ["bright"],
+            ["happy"],
+            "female",
+            "high-pitched",
+            "measured speed",
+            True,
+        ),
+        (
+            "Expresso",
+            _PSC_EXPC,
+            [
+                "Someone whispers slowly.",
+                "A male voice whispers slowly in a clean environment.",
+            ],
+            ["deep"],
+            ["whispered"],
+            "male",
+            "low-pitched",
+            "slow speed",
+            True,
+        ),
+        (
+            "EARS",
+            "p001/emo_adoration_sentences.wav",
+            ["An admiring male speaker, slow."],
+            None,
+            ["admiring"],
+            "male",
+            "medium-pitched",
+            "slow speed",
+            True,
+        ),
+        (
+            "Emilia",
+            _PSC_EMI.format(7),
+            [
+                "A guttural male voice.",
+                "A guttural male voice sounds angry, fast.",
+            ],
+            ["guttural"],
+            ["angry"],
+            "male",
+            "low-pitched",
+            "fast speed",
+            True,
+        ),
+        (
+            "Emilia",
+            _PSC_EMI.format(8),
+            ["A nasal female voice."],
+            ["nasal"],
+            None,
+            "female",
+            "medium-pitched",
+            "measured speed",
+            True,
+        ),
+        (
+            "EARS",
+            "p002/emo_anger_sentences.wav",
+            ["An angry speaker."],
+            None,
+            ["angry"],
+            "female",
+            "high-pitched",
+            "fast speed",
+            False,
+        ),
+        (
+            "Expresso",
+            "audio_48khz/read/ex02/sad/base/ex02_sad_00002.wav",
+            [],
+            None,
+            ["sad"],
+            "male",
+            "low-pitched",
+            "slow speed",
+            True,
+        ),
+    ],
+    "train_scaled": [
+        (
+            "Emilia",
+            _PSC_EMI.format(9),
+            ["A husky male voice speaks fast."],
+            ["husky"],
+            None,
+            "male",
+            "low-pitched",
+            "fast speed",
+            True,
+        ),
+    ],
+    "dev": [
+        (
+            "Expresso",
+            "audio_48khz/read/ex02/sad/base/ex02_sad_00010.wav",
+            ["A sad male speaker, slow."],
+            None,
+            ["sad"],
+            "male",
+            "low-pitched",
+            "slow speed",
+            True,
+        ),
+        (
+            "VoxCeleb",
+            "voxceleb1/test/wav/id10270/5r0dWxy17C8/00001_voicefixer.wav",
+            ["A deep male voice."],
+            ["deep"],
+            None,
+            "male",
+            "low-pitched",
+            "measured speed",
+            True,
+        ),
+    ],
+    "holdout": [
+        (
+            "EARS",
+            "p003/emo_amusement_freeform.wav",
+            [
+                "An amused woman laughing while she speaks.",
+                "A bright female voice, amused.",
+            ],
+            ["bright"],
+            ["amused"],
+            "female",
+            "high-pitched",
+            "measured speed",
+            True,
+        ),
+        (
+            "Expresso",
+            "audio_48khz/read/ex03/whisper/base/ex03_whisper_00004.wav",
+            ["Someone whispering."],
+            None,
+            ["whispered"],
+            "female",
+            "medium-pitched",
+            "slow speed",
+            True,
+        ),
+        (
+            "VoxCeleb",
+            "voxceleb2/test/aac/id00017/01dfn2spqyE/00001_voicefixer.wav",
+            ["A husky, guttural man.", "A man with a husky voice."],
+            ["husky", "guttural"],
+            None,
+            "male",
+            "low-pitched",
+            "fast speed",
+            True,
+        ),
+    ],
+}
+FAKE_PSC_SHARDS = {"train_base": 1, "train_scaled": 1, "dev": 1, "holdout": 1}
+
+
+def make_fake_paraspeechcaps(root, seed=0):
+    """Builds fake ParaSpeechCaps annotations and the four audio roots.
+
+    ``annotations/data/<split>-00000-of-00001.parquet`` (the layout of the
+    Hugging Face dataset ``ajd12342/paraspeechcaps``, every column of its
+    schema) with ``FAKE_PSC_ROWS``, and ``voxceleb/``, ``expresso/``,
+    ``ears/``, ``emilia/`` audio roots holding the rows' files at their
+    ``relative_audio_path`` (16 kHz wavs; 48 kHz for Expresso; mp3 for
+    Emilia), except for rows marked without audio. The j-th file lasts
+    0.3 + 0.05 j s. A train_base row has no description.
+
+    Arguments
+    ---------
+    root : str or path
+        Folder to create.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        ``root``: annotations in ``root/annotations``, audio roots in
+        ``root/{voxceleb,expresso,ears,emilia}`` (``paraspeechcaps_roots``).
+    """
+    import os
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    roots = {
+        f"{s}_root": os.path.join(root, s)
+        for s in ("voxceleb", "expresso", "ears", "emilia")
+    }
+    for folder in roots.values():
+        os.makedirs(folder, exist_ok=True)
+    data_dir = os.path.join(root, "annotations", "data")
+    os.makedirs(data_dir, exist_ok=True)
+    j = 0
+    for split, rows in FAKE_PSC_ROWS.items():
+        records = []
+        for (
+            source,
+            relative,
+            texts,
+            intrinsic,
+            situational,
+            gender,
+            pitch,
+            rate,
+            has_audio,
+        ) in rows:
+            seconds = 0.3 + 0.05 * j
+            j += 1
+            rate_hz = 48000 if source == "Expresso" else 16000
+            if has_audio:
+                path = os.path.join(roots[f"{source.lower()}_root"], relative)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                wav = (
+                    0.1 * rng.standard_normal(int(seconds * rate_hz))
+                ).astype("float32")
+                fmt = "MP3" if relative.endswith(".mp3") else "WAV"
+                sf.write(path, wav, rate_hz, format=fmt)
+            tags = (intrinsic or []) + (situational or [])
+            basic = [pitch, rate, f"{gender}"]
+            records.append(
+                {
+                    "source": source,
+                    "relative_audio_path": relative,
+                    "text_description": texts,
+                    "transcription": "a fake transcript",
+                    "intrinsic_tags": intrinsic,
+                    "situational_tags": situational,
+                    "basic_tags": basic,
+                    "all_tags": tags + basic,
+                    "speakerid": relative.split("/")[-2],
+                    "name": relative.split("/")[-2],
+                    "duration": round(seconds, 3),
+                    "gender": gender,
+                    "accent": "American" if source == "VoxCeleb" else None,
+                    "pitch": pitch,
+                    "speaking_rate": rate,
+                    "noise": "clean environment",
+                    "utterance_pitch_mean": 150.0,
+                    "snr": 40.0,
+                    "phonemes": "ə fˈeɪk",
+                }
+            )
+        shards = FAKE_PSC_SHARDS[split]
+        table = pa.Table.from_pylist(records)
+        pq.write_table(
+            table,
+            os.path.join(data_dir, f"{split}-00000-of-{shards:05d}.parquet"),
+        )
+    return root
+
+
+def paraspeechcaps_roots(root):
+    """``{"voxceleb_root": ..., ...}`` of a fake ParaSpeechCaps tree."""
+    import os
+
+    return {
+        f"{s}_root": os.path.join(str(root), s)
+        for s in ("voxceleb", "expresso", "ears", "emilia")
+    }
+
+
+# TextrolSpeech: audio files below the audio root and the csv rows
+# (item_name, dur, pitch, energy, gender, emotion, spk, txt, style_prompt)
+FAKE_TEXTROL_FILES = (
+    "Emotional Speech Dataset (ESD)/Emotion Speech Dataset/0020/Happy/"
+    "0020_000746.wav",
+    "CREMA-D/AudioWAV/1060_IWL_FEA_XX.wav",
+    "CREMA-D/AudioWAV/1085_IEO_ANG_HI.wav",
+    "MEAD/M026/audio/surprised/level_1/013.wav",
+    "TESS/TESS Toronto emotional speech set data/YAF_pleasant_surprised/"
+    "YAF_germ_ps.wav",
+    "RAVDESS/Actor_01/03-01-04-01-01-01-01.wav",
+    "MESS compressed/CM3T07_SCR.wav",
+    "SAVEE/ALL/DC_d08.wav",
+    "LibriTTS/train-clean-100/6904/262291/6904_262291_000067_000000.wav",
+    "LibriTTS/train-clean-100/19/198/19_198_000000_000000.wav",
+    "LibriTTS/train-other-500/19/198/19_198_000000_000000.wav",
+    "MEAD/W018/audio/angry/level_2/025.wav",
+    "CREMA-D/AudioWAV/1020_MTI_SAD_XX.wav",
+    "LibriTTS/test-clean/1089/134686/1089_134686_000001_000001.wav",
+)
+FAKE_TEXTROL_TRAIN = [
+    (
+        "Emotional Speech Dataset (ESD)-Emotion Speech Dataset-0020-Happy-"
+        "0020_000746",
+        "low",
+        "normal",
+        "low",
+        "M",
+        "happy",
+        "ESD-0020",
+        "They'd never know.",
+        "A delighted speaker's low-energy demeanor, slow-paced speech.",
+    ),
+    (
+        "CREMA-D-AudioWAV-1060_IWL_FEA_XX",
+        "low",
+        "low",
+        "low",
+        "F",
+        "fear",
+        "CREMA-D-1060",
+        "I would like a new alarm clock",
+        "With a hushed tone and slow speech, speaker fearfully speaks.",
+    ),
+    (
+        "CREMA-D-AudioWAV-1085_IEO_ANG_HI",
+        "normal",
+        "high",
+        "high",
+        "M",
+        "angry",
+        "CREMA-D-1085",
+        "It's eleven o'clock",
+        "The enraged speaker's energetic speech has a high pitch.",
+    ),
+    (
+        "MEAD-M026-audio-surprised-level_1-013",
+        "low",
+        "normal",
+        "low",
+        "M",
+        "surprised",
+        "MEAD-M026",
+        "The clumsy customer spilled some expensive perfume",
+        "A astonished speaker with a usual pitch speaks slowly.",
+    ),
+    (
+        "TESS-TESS Toronto emotional speech set data-YAF_pleasant_surprised-"
+        "YAF_germ_ps",
+        "low",
+        "high",
+        "low",
+        "F",
+        "surprised",
+        "TESS-YAF",
+        "say the word germ",
+        "The surprised speaker talks at a leisurely pace, high pitch.",
+    ),
+    (
+        "RAVDESS-Actor_01-03-01-04-01-01-01-01",
+        "low",
+        "normal",
+        "low",
+        "M",
+        "sad",
+        "RAVDESS-01",
+        "Kids are talking by the door",
+        "A sad speaker with a standard tone engages in unhurried speech.",
+    ),
+    (
+        "MESS compressed-CM3T07_SCR",
+        "high",
+        "low",
+        "normal",
+        "M",
+        "neutral",
+        "MESS-M3",
+        "Theo discussed the prayer",
+        "Expressing normal energy, the speech is rapid with a deep pitch."
+        "Speaking rapidly, speaker embodies a sense of usual vitality.",
+    ),
+    (
+        "SAVEE-ALL-DC_d08",
+        "low",
+        "normal",
+        "normal",
+        "M",
+        "disgusted",
+        "SAVEE-DC",
+        "Barb burned paper and leaves.",
+        "The speaker, a nauseated speaker, engages in slow-speed speech.",
+    ),
+    (
+        "6904_262291_000067_000000",
+        "normal",
+        "high",
+        "normal",
+        "F",
+        "neutral",
+        "6904",
+        "He went home.",
+        "A woman with a high pitch speaks at a normal pace.",
+    ),
+    (
+        "19_198_000000_000000",
+        "normal",
+        "low",
+        "low",
+        "F",
+        "neutral",
+        "19",
+        "Chapter one.",
+        "A woman speaks with a low pitch and low energy.",
+    ),
+]
+FAKE_TEXTROL_TEST = [
+    (
+        "MEAD-W018-audio-angry-level_2-025",
+        "low",
+        "high",
+        "low",
+        "F",
+        "angry",
+        "MEAD-W018",
+        "His superiors had also preached this",
+        "Whispering gently, speaker furiously spoke slowly, with a high pitch.",
+    ),
+    (
+        "CREMA-D-AudioWAV-1020_MTI_SAD_XX",
+        "low",
+        "normal",
+        "low",
+        "F",
+        "sad",
+        "CREMA-D-1020",
+        "Maybe tomorrow it will be cold",
+        "Speaking in a hushed voice, speaker mournfully communicated slowly.",
+    ),
+    (
+        "1089_134686_000001_000001",
+        "fast",
+        "normal",
+        "high",
+        "M",
+        "neutral",
+        "1089",
+        "Stuff it into you.",
+        "A man speaks quickly and loudly with a normal pitch.",
+    ),
+    (
+        "CREMA-D-AudioWAV-1070_IEO_SAD_LO",
+        "low",
+        "normal",
+        "low",
+        "M",
+        "sad",
+        "CREMA-D-1070",
+        "It's eleven o'clock",
+        "With low energy, the speaker delivers a sad message.",
+    ),
+]
+
+
+def make_fake_textrolspeech(root, sample_rate=16000, seed=0):
+    """Builds a fake TextrolSpeech audio root with its annotation csvs.
+
+    The files of ``FAKE_TEXTROL_FILES`` (item names written from their
+    paths, the corpora's own folder and file names; 16 kHz, 24 kHz for
+    LibriTTS; the j-th lasts 0.3 + 0.05 j s) and ``controlspeech_train.csv``
+    / ``controlspeech_test.csv`` (ControlSpeech's VccmDataset columns
+    ``item_name,dur,pitch,energy,gender,emotion,spk,txt,style_prompt``)
+    with ``FAKE_TEXTROL_TRAIN`` / ``FAKE_TEXTROL_TEST``. One training item
+    (``19_198_000000_000000``) exists in two LibriTTS subsets (ambiguous),
+    one style prompt holds two glued sentences, and the last test row
+    (CREMA-D 1070) has no audio.
+
+    Arguments
+    ---------
+    root : str or path
+        The audio root to create.
+    sample_rate : int
+        Sample rate of the emotional corpora's files.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        The audio root.
+    """
+    import csv
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    for j, rel in enumerate(FAKE_TEXTROL_FILES):
+        path = os.path.join(root, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        rate = 24000 if rel.startswith("LibriTTS") else sample_rate
+        wav = 0.1 * rng.standard_normal(int((0.3 + 0.05 * j) * rate))
+        sf.write(path, wav, rate, subtype="PCM_16")
+    header = [
+        "item_name",
+        "dur",
+        "pitch",
+        "energy",
+        "gender",
+        "emotion",
+        "spk",
+        "txt",
+        "style_prompt",
+    ]
+    for name, rows in (
+        ("controlspeech_train.csv", FAKE_TEXTROL_TRAIN),
+        ("controlspeech_test.csv", FAKE_TEXTROL_TEST),
+    ):
+        with open(
+            os.path.join(root, name), "w", encoding="utf-8", newline=""
+        ) as fout:
+            writer = csv.writer(fout)
+            writer.writerow(header)
+            writer.writerows(rows)
+    return root
+
+
+# LibriTTS-P over LibriTTS-R: (subset, spk, chapter, utt suffix, gender,
+# pitch, speed, energy, invalid; None: no metadata row)
+FAKE_LIBRITTS_P_UTTS = [
+    (
+        "train-clean-100",
+        "19",
+        "198",
+        "000000_000000",
+        ("F", "high", "slow", "low", 0),
+    ),
+    (
+        "train-clean-100",
+        "19",
+        "198",
+        "000000_000001",
+        ("F", "high", "normal", "low", 0),
+    ),
+    (
+        "train-clean-100",
+        "26",
+        "495",
+        "000004_000000",
+        ("M", "low", "fast", "high", 0),
+    ),
+    ("train-clean-100", "26", "495", "000005_000000", None),
+    (
+        "train-clean-100",
+        "26",
+        "495",
+        "000006_000000",
+        ("M", "low", "slow", "normal", 0),
+    ),
+    (
+        "train-clean-100",
+        "40",
+        "222",
+        "000001_000000",
+        ("F", "normal", "normal", "normal", 0),
+    ),
+    (
+        "train-clean-360",
+        "100",
+        "121669",
+        "000001_000000",
+        ("M", "normal", "fast", "normal", 0),
+    ),
+    (
+        "train-clean-360",
+        "100",
+        "121669",
+        "000002_000000",
+        ("M", "normal", "fast", "normal", 1),
+    ),
+    (
+        "dev-clean",
+        "84",
+        "121123",
+        "000008_000000",
+        ("F", "high", "normal", "high", 0),
+    ),
+    (
+        "dev-clean",
+        "84",
+        "121123",
+        "000009_000000",
+        ("F", "low", "slow", "low", 0),
+    ),
+    (
+        "test-clean",
+        "1089",
+        "134686",
+        "000001_000001",
+        ("M", "low", "normal", "normal", 0),
+    ),
+    (
+        "test-clean",
+        "121",
+        "121726",
+        "000004_000000",
+        ("F", "high", "fast", "high", 0),
+    ),
+]
+FAKE_LIBRITTS_P_SPEAKER_TAGS = {
+    "19": [
+        "feminine,slightly young,clear",
+        "very feminine,young,bright",
+        "feminine,clear,calm",
+    ],
+    "26": [
+        "masculine,thick,slightly powerful",
+        "very masculine,powerful",
+        "masculine,calm",
+    ],
+    "100": [
+        "masculine,middle-aged,calm",
+        "masculine,slightly calm,dark",
+        "slightly masculine,dark",
+    ],
+    "84": [
+        "feminine,bright,lively",
+        "feminine,slightly bright",
+        "very feminine,lively,clear",
+    ],
+    "1089": [
+        "masculine,calm,dark",
+        "masculine,slightly dark",
+        "masculine,mature",
+    ],
+    "40": ["feminine,soft", "gender-neutral,soft", "feminine"],
+}
+FAKE_LIBRITTS_P_EXCLUDED = ("40",)
+FAKE_LIBRITTS_P_UNANNOTATED = ("121",)
+_LIBRITTS_P_WORDS = {
+    "pitch": {
+        "low": "a low pitch",
+        "normal": "a normal pitch",
+        "high": "a high pitch",
+    },
+    "speed": {
+        "slow": "slowly",
+        "normal": "at a normal speed",
+        "fast": "quickly",
+    },
+    "energy": {
+        "low": "softly",
+        "normal": "at a normal volume",
+        "high": "loudly",
+    },
+}
+
+
+def _fake_style_prompts(key):
+    """Six fake prompt candidates of a LibriTTS-P style key."""
+    gender, pitch, speed, energy = key.split("_")
+    who = "man" if gender == "M" else "woman"
+    pitch = _LIBRITTS_P_WORDS["pitch"][pitch[2:]]
+    speed = _LIBRITTS_P_WORDS["speed"][speed[2:]]
+    energy = _LIBRITTS_P_WORDS["energy"][energy[2:]]
+    return [
+        f"A {who} with {pitch} speaks {speed} and {energy}",
+        f"Ask a {who} to speak {speed} with {pitch}, {energy}",
+        f"A {who} speaks {energy} and {speed}, with {pitch}",
+        f"This {who} talks {speed} with {pitch}",
+        f"Tell a {who} to speak {energy} with {pitch}",
+        f"The {who}'s voice has {pitch}, speaking {speed}",
+    ]
+
+
+def make_fake_libritts_p(root, sample_rate=24000, seed=0):
+    """Builds a fake LibriTTS-R tree and the LibriTTS-P annotations.
+
+    ``LibriTTS_R/{subset}/{spk}/{chapter}/{utt}.wav`` (+ ``.normalized.txt``
+    and ``.original.txt``) for ``FAKE_LIBRITTS_P_UTTS`` (24 kHz; the j-th
+    lasts 0.3 + 0.05 j s), and ``LibriTTS-P/data/`` as in
+    github.com/line/LibriTTS-P: ``metadata_w_style_prompt_tags_v230922.csv``
+    (one row per utterance, but not for ``26_495_000005_000000``; one row
+    marked invalid), ``style_prompt_candidates_v230922.csv``
+    (``key|p1;p2;...``), ``df{1,2,3}_en.csv`` (``spk|tag,tag``;
+    ``FAKE_LIBRITTS_P_SPEAKER_TAGS``), ``excluded_spk_list.txt`` (speaker
+    40) and ``unannotated_spk_list.txt`` (speaker 121, absent from the df
+    files).
+
+    Arguments
+    ---------
+    root : str or path
+        Folder to create.
+    sample_rate : int
+        Sample rate of the wavs.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    str
+        ``root``, holding ``LibriTTS_R/`` and ``LibriTTS-P/``.
+    """
+    import csv
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    audio = os.path.join(root, "LibriTTS_R")
+    data = os.path.join(root, "LibriTTS-P", "data")
+    os.makedirs(data, exist_ok=True)
+    rows, keys = [], set()
+    for j, (subset, spk, chapter, suffix, meta) in enumerate(
+        FAKE_LIBRITTS_P_UTTS
+    ):
+        utt = f"{spk}_{chapter}_{suffix}"
+        folder = os.path.join(audio, subset, spk, chapter)
+        os.makedirs(folder, exist_ok=True)
+        wav = 0.1 * rng.standard_normal(int((0.3 + 0.05 * j) * sample_rate))
+        sf.write(os.path.join(folder, f"{utt}.wav"), wav, sample_rate)
+        for ext, text in (
+            (".normalized.txt", "Chapter one."),
+            (".original.txt", "CHAPTER I."),
+        ):
+            with open(
+                os.path.join(folder, utt + ext), "w", encoding="utf-8"
+            ) as f:
+                f.write(text)
+        if meta is None:
+            continue
+        gender, pitch, speed, energy, invalid = meta
+        key = f"{gender}_p-{pitch}_s-{speed}_e-{energy}"
+        keys.add(key)
+        rows.append(
+            [utt, spk, gender, pitch, speed, energy, "Chapter one.", key]
+            + ["120.5", "20.1", "4.79", "0.15", "4.2", "-23.5", "-30.1", "8.2"]
+            + [str(invalid)]
+        )
+    with open(
+        os.path.join(data, "metadata_w_style_prompt_tags_v230922.csv"),
+        "w",
+        encoding="utf-8",
+        newline="",
+    ) as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            [
+                "item_name",
+                "spk_id",
+                "gender",
+                "pitch",
+                "speaking_speed",
+                "energy",
+                "content_prompt",
+                "style_prompt_key",
+                "raw_f0_mean",
+                "raw_f0_scale",
+                "raw_lf0_mean",
+                "raw_lf0_scale",
+                "raw_speaking_rate",
+                "raw_loudness_lufs",
+                "raw_loudness_mean",
+                "raw_loudness_scale",
+                "invalid",
+            ]
+        )
+        writer.writerows(rows)
+    with open(
+        os.path.join(data, "style_prompt_candidates_v230922.csv"),
+        "w",
+        encoding="utf-8",
+    ) as f:
+        for key in sorted(keys):
+            f.write(f"{key}|{';'.join(_fake_style_prompts(key))}\n")
+    for k in range(3):
+        with open(
+            os.path.join(data, f"df{k + 1}_en.csv"), "w", encoding="utf-8"
+        ) as f:
+            for spk, tags in FAKE_LIBRITTS_P_SPEAKER_TAGS.items():
+                f.write(f"{spk}|{tags[k]}\n")
+    for name, ids in (
+        ("excluded_spk_list.txt", FAKE_LIBRITTS_P_EXCLUDED),
+        ("unannotated_spk_list.txt", FAKE_LIBRITTS_P_UNANNOTATED),
+    ):
+        with open(os.path.join(data, name), "w", encoding="utf-8") as f:
+            f.write("\n".join(ids) + "\n")
+    return root
+
+
+def make_fake_stylesynth_descriptions(root, num_descriptions=3):
+    """A tiny embedded corpus converted to descriptions manifests.
+
+    Synthesises 24 / 8 / 12 utterances with espeak-ng and writes
+    ``{train,valid,test}_descriptions.json`` with
+    ``recipes/Descriptions/stylesynth_to_descriptions.py`` (not a fake of a
+    downloaded corpus: the real pipeline on a small corpus).
+
+    Arguments
+    ---------
+    root : str or path
+        The corpus folder to create.
+    num_descriptions : int
+        Descriptions per utterance.
+
+    Returns
+    -------
+    str
+        The corpus folder.
+    """
+    from tests.prepare_utils import load_recipe_module
+
+    convert = load_recipe_module(
+        "Descriptions", "stylesynth_to_descriptions.py"
+    ).convert_stylesynth
+    convert(
+        str(root),
+        num_descriptions=num_descriptions,
+        num_train_utts=24,
+        num_valid_utts=8,
+        num_test_utts=12,
+    )
+    return str(root)

@@ -119,9 +119,10 @@ def check_device(device):
             )
 
 
-def load_model(path, device, precision="fp32"):
-    """Loads an inference folder at an inference precision; errors name the
-    folder."""
+def load_model(path, device, precision="fp32", window=None, hop=None):
+    """Loads an inference folder at an inference precision, with the
+    windows of long recordings (``--window``, ``--hop``: seconds, None for
+    the model's); errors name the folder."""
     from speechbrain_style.inference import StyleRetriever, resolve_device
     from speechbrain_style.inference.precision import check_precision
 
@@ -141,8 +142,10 @@ def load_model(path, device, precision="fp32"):
             f"Model folder {path} does not exist (give the inference folder "
             "written at the end of training)"
         )
+    if window is not None and window < 0:
+        raise UsageError(f"--window must be >= 0, got {window}")
     try:
-        return StyleRetriever.from_hparams(
+        model = StyleRetriever.from_hparams(
             source=path, run_opts={"device": device}, precision=precision
         )
     except Exception as e:  # noqa: BLE001 - yaml, checkpoint, import errors
@@ -153,6 +156,16 @@ def load_model(path, device, precision="fp32"):
         raise CommandError(
             f"cannot load the model folder {path}: {reason}"
         ) from e
+    if window is not None:
+        model.window_seconds = window or None
+    if hop is not None:
+        if not model.window_seconds or not 0 < hop <= model.window_seconds:
+            raise UsageError(
+                f"--hop must be in (0, window={model.window_seconds}], "
+                f"got {hop}"
+            )
+        model.hop_seconds = hop
+    return model
 
 
 def add_backend_arguments(parser):

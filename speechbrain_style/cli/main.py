@@ -10,6 +10,9 @@ Subcommands::
                              [--fusion N] [--backend exact|faiss-flat|ivf|hnsw]
                              [--no_ann_cache] "query" [-q "another query" ...]
     speechbrain-style describe --model DIR [-k 5] [--bank F] FILE.wav
+    speechbrain-style classify --model DIR --labels "happy,sad,angry"
+                               [--label "A woman whispering." ...]
+                               [--templates F] [--json] FILE...
     speechbrain-style serve --model DIR --index I [--host H] [--port P]
                             [--backend ...] (same backend flags as search)
 
@@ -17,6 +20,11 @@ Subcommands::
 fp32|bf16|int8`` (the encoders' arithmetic, see
 ``speechbrain_style.inference.precision``); ``index`` records it in the
 index, and a rerun at another precision recomputes the shards.
+
+Recordings longer than the model's window (``--window``, default: the
+model's ``window_seconds`` or 10 s; ``--hop``) are embedded in fixed
+windows pooled by their length-weighted mean, read from disk window by
+window: the same file always gets the same embedding and memory stays flat.
 
 ``index`` is resumable (rerun the same command after an interruption) and
 runs under ``torchrun --nproc_per_node=N $(which speechbrain-style) index
@@ -165,7 +173,9 @@ def cmd_index(args):
             f"{len(skipped_files)} file(s) under {args.audio_dir} are not "
             f"indexed: {_list_skipped(skipped_files)}",
         )
-    model = load_model(args.model, args.device, args.precision)
+    model = load_model(
+        args.model, args.device, args.precision, args.window, args.hop
+    )
     max_batch_seconds = args.max_batch_seconds
     if max_batch_seconds is None:
         max_batch_seconds = DEFAULT_MAX_BATCH_SECONDS
@@ -185,6 +195,8 @@ def cmd_index(args):
         shard_size=args.shard_size,
         fp16=args.fp16,
         precision=args.precision,
+        window_seconds=model.window_seconds or None,
+        hop_seconds=model.hop_seconds if model.window_seconds else None,
     )
     if rank == 0:
         summary = f"Indexed {len(index)} items into {os.path.abspath(args.out)}"
@@ -292,7 +304,9 @@ def cmd_describe(args):
         if not bank:
             raise CommandError(f"the description bank {args.bank} is empty")
     frames, sample_rate, _ = get_audio_info(args.file)
-    model = load_model(args.model, args.device, args.precision)
+    model = load_model(
+        args.model, args.device, args.precision, args.window, args.hop
+    )
     try:
         ranked = model.describe_file(args.file, descriptions=bank, k=args.k)
     except RuntimeError as e:
@@ -311,6 +325,94 @@ def cmd_describe(args):
     for rank, (text, score) in enumerate(ranked, 1):
         print(f"{rank:>3}. {score:.4f}  {text}")
     return 0
+
+
+def _candidates(args):
+    """Candidate labels/descriptions of ``classify`` from its options."""
+    candidates = [c.strip() for c in (args.labels or "").split(",")]
+    candidates = [c for c in candidates if c]
+    candidates += [c.strip() for c in args.label or [] if c.strip()]
+    if len(candidates) < 2:
+        raise UsageError(
+            "give at least two candidates, e.g. --labels "
+            '"happy,sad,angry" or --label "A woman whispering." (repeatable)'
+        )
+    if len(set(candidates)) != len(candidates):
+        raise UsageError(f"candidates are not unique: {candidates}")
+    return candidates
+
+
+def cmd_classify(args):
+    """Zero-shot classification of recordings among labels/descriptions."""
+    candidates = _candidates(args)
+    from speechbrain_style.dataio.audio import get_audio_info
+
+    templates = None
+    if args.templates:
+        templates = _read_text_lines(args.templates, "template file")
+        if not templates:
+            raise CommandError(f"the template file {args.templates} is empty")
+    for path in args.files:  # before the (slow) model load
+        get_audio_info(path)
+    model = load_model(
+        args.model, args.device, args.precision, args.window, args.hop
+    )
+    try:
+        names, prompts = model.candidate_prompts(candidates, templates)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    probs = model.classify(args.files, candidates, templates=templates)
+    if args.json:
+        rows = []
+        for path, row in zip(args.files, probs.tolist(), strict=True):
+            best = max(range(len(names)), key=row.__getitem__)
+            rows.append(
+                {
+                    "file": path,
+                    "prediction": names[best],
+                    "probabilities": dict(zip(names, row, strict=True)),
+                }
+            )
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(8, *(len(n) for n in names))
+    name_width = max(4, *(len(os.path.basename(f)) for f in args.files))
+    print(
+        f"Zero-shot probabilities (softmax of {model.logit_scale:.2f} x mean "
+        "cosine to each candidate's prompts)"
+    )
+    for name, ensemble in zip(names, prompts, strict=True):
+        print(f"  {name}: {len(ensemble)} prompt(s), e.g. {ensemble[0]!r}")
+    header = f"{'file':<{name_width}}  " + "  ".join(
+        f"{n:>{width}}" for n in names
+    )
+    print(header + "  prediction")
+    for path, row in zip(args.files, probs.tolist(), strict=True):
+        best = max(range(len(names)), key=row.__getitem__)
+        cells = "  ".join(f"{p:>{width}.4f}" for p in row)
+        print(f"{os.path.basename(path):<{name_width}}  {cells}  {names[best]}")
+    return 0
+
+
+def _add_window_arguments(parser):
+    """``--window`` / ``--hop`` (seconds) of long recordings."""
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        metavar="S",
+        help="recordings longer than S seconds are embedded in S-second "
+        "windows, pooled (default: the model's window_seconds, or 10; 0: "
+        "always whole)",
+    )
+    parser.add_argument(
+        "--hop",
+        type=float,
+        default=None,
+        metavar="S",
+        help="hop between windows in seconds (default: the model's, or the "
+        "window: no overlap)",
+    )
 
 
 def build_parser():
@@ -409,6 +511,7 @@ def build_parser():
         action="store_true",
         help="store the embeddings as float16 (half the disk and memory)",
     )
+    _add_window_arguments(p_index)
     p_index.add_argument("--quiet", action="store_true")
     p_index.set_defaults(func=cmd_index)
 
@@ -468,10 +571,42 @@ def build_parser():
         "--bank", help="file of candidate descriptions, one per line"
     )
     p_describe.add_argument("--json", action="store_true")
+    _add_window_arguments(p_describe)
     p_describe.add_argument("file", help="audio file")
     p_describe.set_defaults(func=cmd_describe)
 
-    from speechbrain_style.cli.serve import add_serve_arguments, run_serve
+    p_classify = add_subcommand(
+        "classify",
+        help="zero-shot classification among labels or descriptions",
+    )
+    add_model(p_classify)
+    p_classify.add_argument(
+        "--labels",
+        default="",
+        help='comma-separated labels, e.g. "happy,sad,angry" (a bare label '
+        "goes through the model's prompt templates)",
+    )
+    p_classify.add_argument(
+        "--label",
+        action="append",
+        metavar="TEXT",
+        help="one more candidate, a label or a whole description "
+        "(repeatable; may contain commas)",
+    )
+    p_classify.add_argument(
+        "--templates",
+        help="file of prompt templates for bare labels, one per line, with "
+        "{} where the label goes (default: the model's)",
+    )
+    p_classify.add_argument("--json", action="store_true")
+    _add_window_arguments(p_classify)
+    p_classify.add_argument("files", nargs="+", help="audio files")
+    p_classify.set_defaults(func=cmd_classify)
+
+    from speechbrain_style.cli.serve import (
+        add_serve_arguments,
+        run_serve,
+    )
 
     p_serve = add_subcommand("serve", help="search page over an index (HTTP)")
     add_serve_arguments(p_serve)

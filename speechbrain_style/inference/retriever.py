@@ -9,6 +9,12 @@ inference folder written at the end of training (see
     text = model.encode_text(["A woman whispering slowly."])
     speech = model.encode_files(["a.wav", "b.wav"])
     scores = text @ speech.T          # cosine similarities
+    probs = model.classify(["a.wav"], ["happy", "sad", "angry"])  # zero-shot
+
+Recordings longer than ``window_seconds`` (the model's, default 10 s) are
+embedded in fixed windows pooled by their length-weighted mean, read from
+disk window by window (``speechbrain_style.dataio.windows``): the same file
+always gives the same embedding, whatever its length.
 
 ``precision="int8"`` or ``"bf16"`` (``from_hparams`` or
 :meth:`StyleRetriever.set_precision`) runs every encoder at a cheaper
@@ -25,7 +31,13 @@ import torch
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.dataio.audio import load_audio
+from speechbrain_style.dataio.audio import get_duration, load_audio
+from speechbrain_style.dataio.windows import (
+    DEFAULT_WINDOW_SECONDS,
+    embed_file_in_windows,
+    embed_in_windows,
+    seconds_to_samples,
+)
 from speechbrain_style.inference.export import (
     DESCRIPTIONS_FILE,
     model_fingerprint,
@@ -37,6 +49,16 @@ from speechbrain_style.inference.precision import (
     prepare_for_precision,
 )
 from speechbrain_style.lobes.heads import select_level
+from speechbrain_style.prompts.templates import (
+    bank_prompts,
+    default_templates,
+    fill_templates,
+    is_bare_label,
+)
+
+DEFAULT_LOGIT_SCALE = 1.0 / 0.07
+"""Logit scale of models exported without one (CLIP's initial 1 / 0.07)."""
+
 
 logger = get_logger(__name__)
 
@@ -178,7 +200,24 @@ class StyleRetriever(Pretrained):
         )
         model.model_dir = source
         model.set_precision(precision)
+        window = getattr(model.hparams, "window_seconds", None)
+        model.window_seconds = float(window or DEFAULT_WINDOW_SECONDS)
+        hop = getattr(model.hparams, "hop_seconds", None)
+        model.hop_seconds = None if hop is None else float(hop)
         return model
+
+    window_seconds = DEFAULT_WINDOW_SECONDS
+    """Recordings longer than this are embedded in pooled windows (None or
+    0: always whole); set from the model folder's ``window_seconds``."""
+
+    hop_seconds = None
+    """Hop between windows (None: the window); from ``hop_seconds``."""
+
+    @property
+    def logit_scale(self):
+        """``1 / temperature`` of the trained model (for probabilities)."""
+        value = getattr(self.hparams, "logit_scale", None)
+        return float(value) if value else DEFAULT_LOGIT_SCALE
 
     @property
     def inference_precision(self):
@@ -326,24 +365,231 @@ class StyleRetriever(Pretrained):
         torch.Tensor
             (N, D) L2-normalised embeddings on the CPU.
         """
-        if isinstance(paths, str):
+        if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        signals = [load_audio(p, self.sample_rate) for p in paths]
-        order = sorted(range(len(signals)), key=lambda i: len(signals[i]))
-        out = [None] * len(signals)
+        paths = [os.fspath(p) for p in paths]
+        window = self.window_seconds or None
+        durations = [get_duration(p) for p in paths]  # headers only
+        long = {i for i, d in enumerate(durations) if window and d > window}
+        short = [i for i in range(len(paths)) if i not in long]
+        out = [None] * len(paths)
+        # short files: loaded whole, batched by length (little padding)
+        order = sorted(short, key=lambda i: durations[i])
         batches = [
             order[i : i + batch_size] for i in range(0, len(order), batch_size)
         ]
+        batches += [[i] for i in sorted(long)]
         if progress:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="embedding", unit="batch")
         for idx in batches:
-            wavs, lens = pad_signals([signals[i] for i in idx])
+            if idx[0] in long:
+                # long file: read and encoded window by window, pooled
+                out[idx[0]] = embed_file_in_windows(
+                    self.encode_audio,
+                    paths[idx[0]],
+                    sample_rate=self.sample_rate,
+                    window_seconds=window,
+                    hop_seconds=self.hop_seconds,
+                )
+                continue
+            signals = [load_audio(paths[i], self.sample_rate) for i in idx]
+            wavs, lens = pad_signals(signals)
             emb = self.encode_audio(wavs, lens)
             for row, i in enumerate(idx):
                 out[i] = emb[row]
         return torch.stack(out)
+
+    @torch.no_grad()
+    def encode_waveforms(self, wavs, wav_lens=None, windows_per_batch=8):
+        """Embeds waveforms in memory, long ones in pooled windows.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor or list of torch.Tensor
+            (B, T) padded batch, a (T,) waveform or a list of (T_i,)
+            waveforms, at ``self.sample_rate``.
+        wav_lens : torch.Tensor, optional
+            (B,) relative lengths of a padded batch.
+        windows_per_batch : int
+            Windows of long waveforms encoded together.
+
+        Returns
+        -------
+        torch.Tensor
+            (B, D) L2-normalised embeddings on the CPU.
+        """
+        if isinstance(wavs, (list, tuple)):
+            wavs, wav_lens = pad_signals([torch.as_tensor(w) for w in wavs])
+        if wavs.dim() == 1:
+            wavs = wavs.unsqueeze(0)
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0])
+        if not self.window_seconds:
+            return self.encode_audio(wavs, wav_lens)
+        window, hop = seconds_to_samples(
+            self.window_seconds, self.hop_seconds, self.sample_rate
+        )
+        return embed_in_windows(
+            self.encode_audio,
+            wavs.float(),
+            wav_lens.float(),
+            window,
+            hop,
+            windows_per_batch=windows_per_batch,
+        )
+
+    def prompt_templates(self):
+        """Templates that turn a bare label into prompts, or None.
+
+        The model's own (``prompt_templates`` in its hyperparams.yaml,
+        written by the recipe that trained it), else None.
+        """
+        templates = getattr(self.hparams, "prompt_templates", None)
+        return list(templates) if templates else None
+
+    def candidate_prompts(self, labels_or_descriptions, templates=None):
+        """The prompt ensemble of each candidate class.
+
+        A candidate is a bare label ("happy", "high pitch": see
+        ``speechbrain_style.prompts.templates.is_bare_label``), a
+        description ("A woman whispering slowly.", used as it is) or a list of
+        descriptions (its own ensemble). A bare label is expanded through
+        ``templates`` (each with ``{}``, ``{label}`` or ``{style}``), else
+        the model's prompt templates, else the descriptions of the model's
+        bank that contain the label as whole words, else the package's
+        default style templates
+        (``speechbrain_style.prompts.templates.default_templates``).
+
+        Arguments
+        ---------
+        labels_or_descriptions : list or dict
+            Candidates, or ``{name: [prompts]}``.
+        templates : list of str, optional
+            Templates for bare labels.
+
+        Returns
+        -------
+        names : list of str
+            A name per candidate (the label or description).
+        prompts : list of list of str
+            The prompt ensemble per candidate.
+        """
+        if isinstance(labels_or_descriptions, str):
+            labels_or_descriptions = [labels_or_descriptions]
+        if isinstance(labels_or_descriptions, dict):
+            items = list(labels_or_descriptions.items())
+        else:
+            items = []
+            for cand in labels_or_descriptions:
+                if isinstance(cand, (list, tuple)):
+                    items.append((" | ".join(cand), list(cand)))
+                else:
+                    items.append((cand, None))
+        if len(items) < 2:
+            raise ValueError(
+                f"classify needs at least 2 candidates, got {len(items)}"
+            )
+        names, prompts = [], []
+        bank = None
+        for name, ensemble in items:
+            if ensemble is None:
+                if not isinstance(name, str) or not name.strip():
+                    raise ValueError(f"Empty candidate label: {name!r}")
+                name = " ".join(name.split())
+                if is_bare_label(name):
+                    ensemble = templates or self.prompt_templates()
+                    if ensemble is not None:
+                        ensemble = fill_templates(ensemble, name)
+                    else:
+                        if bank is None:
+                            bank = self._bank_or_empty()
+                        ensemble = bank_prompts(bank, name) or fill_templates(
+                            default_templates(), name
+                        )
+                else:
+                    ensemble = [name]
+            ensemble = [p for p in ensemble if isinstance(p, str) and p.strip()]
+            if not ensemble:
+                raise ValueError(f"Candidate {name!r} has no prompt")
+            names.append(str(name))
+            prompts.append(ensemble)
+        if len(set(names)) != len(names):
+            raise ValueError(f"Candidates are not unique: {names}")
+        return names, prompts
+
+    def _bank_or_empty(self):
+        """The model's description bank, or [] when it has none."""
+        try:
+            return self.description_bank()
+        except FileNotFoundError:
+            return []
+
+    @torch.no_grad()
+    def classify(
+        self,
+        wavs_or_files,
+        labels_or_descriptions,
+        templates=None,
+        batch_size=16,
+    ):
+        """Zero-shot classification among candidate labels or descriptions.
+
+        Each candidate becomes a prompt ensemble (see
+        :meth:`candidate_prompts`); a recording's score for a candidate is
+        its mean cosine similarity to the ensemble's prompts (the dot
+        product with the mean of their L2-normalised embeddings, as in the
+        retrieval evaluation), and the probabilities are the softmax of the
+        scores times the model's logit scale (``1 / temperature``). Long
+        recordings are embedded in pooled windows (deterministic).
+
+        Arguments
+        ---------
+        wavs_or_files : str, list of str, torch.Tensor or list of tensors
+            Audio files, or waveforms at ``self.sample_rate`` ((T,), (B, T)
+            or a list of (T_i,)).
+        labels_or_descriptions : list or dict
+            At least two candidates (see :meth:`candidate_prompts`).
+        templates : list of str, optional
+            Templates for bare labels (``{}``, ``{label}`` or ``{style}``).
+        batch_size : int
+            Files per forward pass.
+
+        Returns
+        -------
+        torch.Tensor
+            (N, C) probabilities, rows summing to 1, columns in the order of
+            the candidates.
+        """
+        speech = self._embed_any(wavs_or_files, batch_size)
+        _, prompts = self.candidate_prompts(labels_or_descriptions, templates)
+        flat = [p for ensemble in prompts for p in ensemble]
+        text = self.encode_text(flat)
+        queries, start = [], 0
+        for ensemble in prompts:
+            queries.append(text[start : start + len(ensemble)].mean(dim=0))
+            start += len(ensemble)
+        scores = speech @ torch.stack(queries).T
+        return torch.softmax(self.logit_scale * scores, dim=-1)
+
+    def _embed_any(self, wavs_or_files, batch_size):
+        """Embeddings of files or of in-memory waveforms."""
+        if isinstance(wavs_or_files, (str, os.PathLike)):
+            return self.encode_files([wavs_or_files], batch_size=batch_size)
+        if isinstance(wavs_or_files, torch.Tensor):
+            return self.encode_waveforms(wavs_or_files)
+        items = list(wavs_or_files)
+        if not items:
+            raise ValueError("No audio to classify")
+        if all(isinstance(x, (str, os.PathLike)) for x in items):
+            return self.encode_files(items, batch_size=batch_size)
+        if all(isinstance(x, torch.Tensor) for x in items):
+            return self.encode_waveforms(items)
+        raise TypeError(
+            "wavs_or_files must be audio file paths or waveform tensors, "
+            f"not a mix ({sorted({type(x).__name__ for x in items})})"
+        )
 
     def description_bank(self):
         """The descriptions saved with the model (``descriptions.txt``)."""

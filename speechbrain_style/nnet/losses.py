@@ -452,9 +452,11 @@ class InfoNCELoss(nn.Module):
                 num_local, num_global, offset, speech_emb.device
             )
             # text anchors (local rows) against all speech columns
-            text_positives = positive_mask(text_labels, all_speech_labels)
+            text_positives = self.pair_positives(text_labels, all_speech_labels)
             # speech anchors (local rows) against all text columns
-            speech_positives = positive_mask(all_text_labels, speech_labels).T
+            speech_positives = self.pair_positives(
+                all_text_labels, speech_labels
+            ).T
             row_losses_s2t = multi_positive_nll(
                 speech_to_text, speech_positives | diagonal
             )
@@ -464,6 +466,26 @@ class InfoNCELoss(nn.Module):
 
         local_sum = (row_losses_s2t.sum() + row_losses_t2s.sum()) / 2
         return local_sum * (world_size / num_global)
+
+    def pair_positives(self, text_labels, speech_labels):
+        """Which (text, speech) pairs are positives, from their labels.
+
+        :func:`positive_mask` here; subclasses may define another relation
+        (e.g. ``speechbrain_style.nnet.description_loss``).
+
+        Arguments
+        ---------
+        text_labels : torch.LongTensor
+            Labels of the text rows.
+        speech_labels : torch.LongTensor
+            Labels of the speech rows.
+
+        Returns
+        -------
+        torch.BoolTensor
+            Shape (B_text, B_speech).
+        """
+        return positive_mask(text_labels, speech_labels)
 
     @staticmethod
     def _check_inputs(speech_emb, text_emb, speech_labels, text_labels):

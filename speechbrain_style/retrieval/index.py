@@ -73,6 +73,10 @@ from speechbrain_style.dataio.files import (
     file_sha256,
     write_json,
 )
+from speechbrain_style.dataio.windows import (
+    DEFAULT_WINDOWS_PER_BATCH,
+    embed_file_in_windows,
+)
 from speechbrain_style.inference.precision import (
     check_precision,
     precision_context,
@@ -678,16 +682,25 @@ def _item_duration(item_id, item):
     return duration - float(start or 0.0)
 
 
-def _plan_batches(order, durations, batch_size, max_batch_seconds):
+def _plan_batches(
+    order, durations, batch_size, max_batch_seconds, windowed=frozenset()
+):
     """Splits ``order`` (longest first) into batches.
 
     A batch holds at most ``batch_size`` items and, if ``max_batch_seconds``
     is set, at most that many padded seconds (its size times the duration of
     its first, longest, item); a single item longer than the limit forms its
-    own batch.
+    own batch, and so does every item of ``windowed`` (embedded window by
+    window).
     """
     batches, current = [], []
     for pos in order:
+        if pos in windowed:
+            if current:
+                batches.append(current)
+                current = []
+            batches.append([pos])
+            continue
         if current:
             padded = (len(current) + 1) * durations[current[0]]
             if len(current) >= batch_size or (
@@ -740,6 +753,9 @@ def build_index(
     keep_shards=False,
     distributed=True,
     precision=None,
+    window_seconds=None,
+    hop_seconds=None,
+    windows_per_batch=DEFAULT_WINDOWS_PER_BATCH,
 ):
     """Encodes audio items and writes a :class:`StyleIndex` to ``out_dir``.
 
@@ -750,6 +766,13 @@ def build_index(
     merges them); the stored rows follow the original item order. Audio is
     read with :func:`speechbrain_style.audio.load_audio` (or
     ``load_audio_segment`` when an item has ``start``/``stop`` in seconds).
+    With ``window_seconds``, an item longer than a window is never loaded
+    whole: it is read and encoded window by window and its embedding is the
+    length-weighted mean of its window embeddings
+    (:func:`speechbrain_style.dataio.windows.embed_file_in_windows`), so
+    memory stays flat whatever its length; shorter items are encoded whole
+    as before. Nothing is cropped at random: the same inputs always give
+    the same index.
 
     Arguments
     ---------
@@ -818,6 +841,13 @@ def build_index(
         or ``prepare_for_precision``). By default the precision of the
         ``StyleRetriever`` whose method ``encode_batch`` is, else fp32
         (then the plan is the same as before precisions existed).
+    window_seconds : float, optional
+        Items longer than this are embedded in fixed windows of this length
+        (None: every item is encoded whole).
+    hop_seconds : float, optional
+        Hop between windows (default: ``window_seconds``, no overlap).
+    windows_per_batch : int
+        Windows of a long item encoded together.
 
     Returns
     -------
@@ -877,6 +907,15 @@ def build_index(
             f"max_batch_seconds must be > 0, got {max_batch_seconds}"
         )
     precision = _encoder_precision(encode_batch, precision)
+    if window_seconds is not None and not window_seconds > 0:
+        raise ValueError(f"window_seconds must be > 0, got {window_seconds}")
+    if window_seconds is None and hop_seconds is not None:
+        raise ValueError("hop_seconds needs window_seconds")
+    if hop_seconds is not None and not 0 < hop_seconds <= window_seconds:
+        raise ValueError(
+            f"hop_seconds must be in (0, window_seconds={window_seconds}], "
+            f"got {hop_seconds}"
+        )
     model_info = dict(model_info or {})
     try:
         json.dumps(model_info)
@@ -926,6 +965,13 @@ def build_index(
         "silence_threshold": float(silence_threshold),
         "model_info": model_info,
     }
+    if window_seconds is not None:
+        # plans without windows keep their sha256 of before windows existed
+        options.update(
+            window_seconds=window_seconds,
+            hop_seconds=hop_seconds,
+            windows_per_batch=int(windows_per_batch),
+        )
     if precision != "fp32":
         # fp32 plans keep their sha256 of before precisions existed.
         options["precision"] = precision
@@ -1158,6 +1204,10 @@ def _prepare_build(out_dir, items, ids, records, options, resume, fail):
         except (FileNotFoundError, AudioError) as e:
             fail(pos, e, skipped)
     order = sorted(durations, key=lambda pos: (-durations[pos], pos))
+    window = options.get("window_seconds")
+    windowed = sorted(
+        pos for pos in order if window is not None and durations[pos] > window
+    )
     shard_size = options["shard_size"] or max(1, len(order))
     shards = [
         _plan_batches(
@@ -1165,6 +1215,7 @@ def _prepare_build(out_dir, items, ids, records, options, resume, fail):
             durations,
             options["batch_size"],
             options["max_batch_seconds"],
+            windowed=frozenset(windowed),
         )
         for start in range(0, len(order), shard_size)
     ]
@@ -1176,6 +1227,7 @@ def _prepare_build(out_dir, items, ids, records, options, resume, fail):
         "options": options,
         "shards": shards,
         "skipped": skipped,
+        "windowed": windowed,
     }
     os.makedirs(out_dir, exist_ok=True)
     shards_dir = os.path.join(out_dir, SHARDS_DIR)
@@ -1289,7 +1341,18 @@ def _encode_shard(
     """Encodes one shard and writes its .npy then its .json."""
     skipped = []
     embeddings = {}
+    windowed = set(plan.get("windowed", ()))
     for batch in plan["shards"][shard]:
+        if len(batch) == 1 and batch[0] in windowed:
+            pos = batch[0]
+            try:
+                emb = _encode_windowed(encode_batch, items[ids[pos]], options)
+            except (FileNotFoundError, AudioError, ValueError) as e:
+                fail(pos, e, skipped)
+            else:
+                embeddings[pos] = _checked(emb[None], [ids[pos]])[0]
+            bar.update(1)
+            continue
         loaded = []
         for pos in batch:
             try:
@@ -1452,17 +1515,39 @@ def _encode(encode_batch, loaded, batch_ids):
         wavs[row, : wav.shape[0]] = wav
     lens = lengths.float() / max_len
     try:
-        embs = torch.as_tensor(encode_batch(wavs, lens))
+        embs = encode_batch(wavs, lens)
     except RuntimeError as e:
         raise EncoderError(
             f"The encoder failed on items {batch_ids[:5]} (the longest "
             f"{max_len} samples; audio too short for the encoder?): {e}",
             reason="encoder-error",
         ) from e
+    return _checked(embs, batch_ids)
+
+
+def _encode_windowed(encode_batch, item, options):
+    """An item's embedding from its windows, read from disk one by one."""
+    return embed_file_in_windows(
+        encode_batch,
+        item["wav"],
+        sample_rate=options["sample_rate"],
+        window_seconds=options["window_seconds"],
+        hop_seconds=options["hop_seconds"],
+        start=item.get("start"),
+        stop=item.get("stop"),
+        windows_per_batch=options["windows_per_batch"],
+        allow_silent=options["allow_silent"],
+        silence_threshold=options["silence_threshold"],
+    )
+
+
+def _checked(embs, batch_ids):
+    """Checks the (B, D) output of the encoder and L2-normalises it."""
+    embs = torch.as_tensor(embs)
     embs = embs.detach().float().cpu()
-    if embs.dim() != 2 or embs.shape[0] != len(loaded):
+    if embs.dim() != 2 or embs.shape[0] != len(batch_ids):
         raise ValueError(
-            f"encode_batch must return ({len(loaded)}, D) embeddings, got "
+            f"encode_batch must return ({len(batch_ids)}, D) embeddings, got "
             f"shape {tuple(embs.shape)} (batch starting with {batch_ids[0]!r})"
         )
     bad = ~torch.isfinite(embs).all(dim=1)

@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Recipe: train a speech-text retrieval model on your own descriptions.
+
+Your recordings, each with one or more free-text descriptions of how it is
+spoken ("A woman whispering slowly.", "Someone reading in a calm, low
+voice."), in SpeechBrain JSON or CSV manifests (see README.md). A speech
+encoder and a text encoder (any lobes, chosen in the yaml) are trained with
+a multi-positive contrastive loss: every description of a recording is a
+positive of it, and recordings that share a description are not negatives
+of each other for it. Evaluation: description retrieval over the whole test
+set in both directions, and zero-shot classification of metadata fields.
+Nothing is cropped at random outside training: long recordings are embedded
+in fixed windows (``eval_window_seconds``, ``eval_hop_seconds``) pooled by
+their length-weighted mean.
+
+> python train.py hparams/descriptions_ecapa_minilm.yaml --data_folder=DIR
+
+The embedded corpus, converted first (see stylesynth_to_descriptions.py):
+> python stylesynth_to_descriptions.py --corpus results/corpus
+> python train.py hparams/stylesynth_ecapa_minilm.yaml \
+>     --data_folder=results/corpus
+
+Authors
+ * speechbrain-style contributors 2026
+"""
+
+import math
+import os
+import random
+import sys
+
+import speechbrain as sb
+import torch
+from descriptions_prepare import prepare_descriptions
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import run_on_main
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.brain import StyleRetrievalBrain
+from speechbrain_style.dataio.audio import load_audio_segment, random_crop
+from speechbrain_style.dataio.windows import (
+    embed_in_windows,
+    seconds_to_samples,
+)
+from speechbrain_style.nnet.description_loss import (
+    description_id_sets,
+    normalise_description,
+)
+
+logger = get_logger(__name__)
+
+
+class DescriptionBrain(StyleRetrievalBrain):
+    """Retrieval by free-text descriptions, whole recordings in evaluation.
+
+    Training embeds the random crops of the data pipeline; validation and
+    test embed every recording whole, in fixed windows pooled by their
+    length-weighted mean when it is longer than ``eval_window_seconds``.
+    """
+
+    def compute_forward(self, batch, stage):
+        """Speech embeddings (windowed outside training) and descriptions."""
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        if stage == sb.Stage.TRAIN:
+            speech = self.embed_speech(wavs, wav_lens)
+        else:
+            window, hop = seconds_to_samples(
+                self.hparams.eval_window_seconds,
+                self.hparams.eval_hop_seconds,
+                self.hparams.sample_rate,
+            )
+            speech = embed_in_windows(
+                self.embed_speech, wavs, wav_lens, window, hop
+            )
+            self.collect_embeddings(
+                batch,
+                self.retrieval_embedding(speech),
+                self.hparams.retrieval_evaluator.fields,
+            )
+        text = None
+        if hasattr(batch, "description"):
+            text = self.embed_text(batch.description)
+        return speech, text
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Multi-positive InfoNCE at each head level.
+
+        A recording's labels are the ids of all its descriptions, a
+        description's label its id: every description of a recording is a
+        positive of it (also when drawn for another recording).
+        """
+        speech, text = predictions
+        if text is None:  # test batches: retrieval metrics only
+            return self.no_loss()
+        return self.contrastive_objective(
+            self.hparams.contrastive_loss,
+            speech,
+            text,
+            level_weights=self.hparams.loss_levels,
+            speech_labels=self.batch_tensor(batch, "speech_labels"),
+            text_labels=self.batch_tensor(batch, "text_labels"),
+            gather=stage == sb.Stage.TRAIN,
+        )
+
+    def init_optimizers(self):
+        """Encoders and heads (+ logit scale) get their own AdamW."""
+        self.make_optimizers(
+            self.hparams.encoder_opt_class, self.hparams.head_opt_class
+        )
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Steps the per-step warm-up/decay schedules."""
+        if should_step:
+            self.step_schedulers(
+                {
+                    "encoder": self.hparams.encoder_lr_scheduler,
+                    "heads": self.hparams.heads_lr_scheduler,
+                }
+            )
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Retrieval metrics; best checkpoint by the retrieval score."""
+        stats = self.stage_stats(stage_loss)
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        results, retrieval_stats = self.evaluate_collected(
+            self.hparams.retrieval_evaluator, stage
+        )
+        stats.update(retrieval_stats)
+        if stage == sb.Stage.VALID:
+            self.log_and_checkpoint(self.hparams.train_logger, epoch, stats)
+        else:
+            self.write_test_results(
+                self.hparams.train_logger,
+                self.hparams.epoch_counter.current,
+                results,
+                stats,
+                self.hparams.output_folder,
+            )
+
+
+def dataio_prepare(hparams, replacements):
+    """Datasets of the three splits, and the description vocabulary.
+
+    Every distinct description (after ``normalise_description``) of any
+    split gets an id; a recording's labels are the ids of its descriptions
+    (padded to the most descriptions of any recording), a description's
+    label is its id, so the loss knows every (recording, description) pair
+    that is a positive.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+    replacements : dict
+        Values of the manifests' placeholders (``{"data_root": ...}``).
+
+    Returns
+    -------
+    dict
+        ``{"train", "valid", "test"}`` DynamicItemDatasets.
+    """
+    datasets = {
+        split: sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=hparams[f"{split}_annotation"],
+            replacements=replacements,
+        )
+        for split in ("train", "valid", "test")
+    }
+    vocabulary, width = {}, 1
+    for dataset in datasets.values():
+        for item in dataset.data.values():
+            width = max(width, len(item["descriptions"]))
+            for text in item["descriptions"]:
+                vocabulary.setdefault(
+                    normalise_description(text), len(vocabulary)
+                )
+    evaluator = hparams["retrieval_evaluator"]
+    description_field = evaluator.description_field
+    fields = list(evaluator.zero_shot_fields)
+    sample_rate = hparams["sample_rate"]
+    crop_samples = int(round(hparams["crop_seconds"] * sample_rate))
+
+    def load(wav, start, stop):
+        """The recording, or its [start, stop) segment."""
+        return load_audio_segment(
+            wav, start or 0.0, stop, sample_rate=sample_rate, allow_silent=True
+        )
+
+    @sb.utils.data_pipeline.takes("wav", "start", "stop")
+    @sb.utils.data_pipeline.provides("sig")
+    def train_audio_pipeline(wav, start, stop):
+        """A random crop of at most crop_seconds (a new one every epoch)."""
+        return random_crop(load(wav, start, stop), crop_samples)
+
+    @sb.utils.data_pipeline.takes("wav", "start", "stop")
+    @sb.utils.data_pipeline.provides("sig")
+    def eval_audio_pipeline(wav, start, stop):
+        """The whole recording (no crop)."""
+        return load(wav, start, stop)
+
+    @sb.utils.data_pipeline.takes("descriptions")
+    @sb.utils.data_pipeline.provides("speech_labels")
+    def recording_label_pipeline(descriptions):
+        """The ids of all the recording's descriptions, padded with -1."""
+        return description_id_sets(descriptions, vocabulary, width)
+
+    @sb.utils.data_pipeline.takes("descriptions")
+    @sb.utils.data_pipeline.provides("description", "text_labels")
+    def train_description_pipeline(descriptions):
+        """One random description of the recording, and its id."""
+        text = random.choice(descriptions)
+        yield text
+        yield torch.LongTensor([vocabulary[normalise_description(text)]])
+
+    @sb.utils.data_pipeline.takes("descriptions")
+    @sb.utils.data_pipeline.provides("description", "text_labels")
+    def valid_description_pipeline(descriptions):
+        """The first description (a deterministic validation loss)."""
+        yield descriptions[0]
+        yield torch.LongTensor(
+            [vocabulary[normalise_description(descriptions[0])]]
+        )
+
+    @sb.utils.data_pipeline.takes("descriptions", *fields)
+    @sb.utils.data_pipeline.provides("eval_labels")
+    def eval_label_pipeline(descriptions, *values):
+        """What the evaluator needs: descriptions and zero-shot fields."""
+        labels = dict(zip(fields, values, strict=True))
+        return {description_field: descriptions, **labels}
+
+    filters = dict(hparams["filters"] or {})
+    for split, dataset in datasets.items():
+        train = split == "train"
+        keys = ["id", "sig", "speech_labels"]
+        items = [train_audio_pipeline if train else eval_audio_pipeline]
+        items.append(recording_label_pipeline)
+        if split != "test":
+            keys += ["description", "text_labels"]
+            items.append(
+                train_description_pipeline
+                if train
+                else valid_description_pipeline
+            )
+        if not train:
+            keys.append("eval_labels")
+            items.append(eval_label_pipeline)
+        for item in items:
+            dataset.add_dynamic_item(item)
+        dataset.set_output_keys(keys)
+        if filters:
+            dataset = dataset.filtered_sorted(
+                key_test={
+                    field: (lambda value, ok=tuple(allowed): value in ok)
+                    for field, allowed in filters.items()
+                }
+            )
+        if not train:
+            # less padding; evaluation does not depend on the order
+            dataset = dataset.filtered_sorted(sort_key="duration")
+        if len(dataset) == 0:
+            raise ValueError(f"No {split} item passes the filters {filters}")
+        datasets[split] = dataset
+        logger.info(f"{split}: {len(dataset)} recordings")
+    return datasets
+
+
+if __name__ == "__main__":
+    # CLI, distributed setup, hyperparameters, experiment folder
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+
+    # Check your manifests and write the recipe's (on the main process)
+    run_on_main(
+        prepare_descriptions,
+        kwargs={
+            "data_folder": hparams["data_folder"],
+            "save_json_train": hparams["train_annotation"],
+            "save_json_valid": hparams["valid_annotation"],
+            "save_json_test": hparams["test_annotation"],
+            "train_manifest": hparams["train_manifest"],
+            "valid_manifest": hparams["valid_manifest"],
+            "test_manifest": hparams["test_manifest"],
+            "valid_ratio": hparams["valid_ratio"],
+            "skip_prep": hparams["skip_prep"],
+        },
+    )
+    datasets = dataio_prepare(
+        hparams, replacements={"data_root": hparams["data_folder"]}
+    )
+
+    # Per-step learning-rate schedules: their length follows from the data
+    loader = hparams["train_dataloader_opts"]
+    per_process = len(datasets["train"]) / int(os.environ.get("WORLD_SIZE", 1))
+    steps = per_process / loader["batch_size"]
+    steps = int(steps) if loader.get("drop_last") else math.ceil(steps)
+    for name in ("encoder_lr_scheduler", "heads_lr_scheduler"):
+        hparams[name].num_training_steps = max(
+            1, steps * hparams["number_of_epochs"]
+        )
+
+    brain = DescriptionBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+
+    # The inference folder: what describe, classify and index need
+    train_texts = {}
+    for item in datasets["train"].data.values():
+        for text in item["descriptions"]:
+            train_texts[text] = train_texts.get(text, 0) + 1
+    bank = sorted(train_texts, key=lambda t: (-train_texts[t], t))
+    brain.export_inference(
+        hparams["inference_folder"],
+        extra={
+            "sample_rate": hparams["sample_rate"],
+            "window_seconds": hparams["eval_window_seconds"],
+            "hop_seconds": hparams["eval_hop_seconds"],
+            "prompt_templates": list(hparams["zero_shot_templates"]),
+            "description_bank": bank[: hparams["description_bank_size"]],
+        },
+    )
+
+    # Test: description retrieval both ways, zero-shot fields
+    brain.evaluate(
+        datasets["test"],
+        max_key="retrieval_score",
+        test_loader_kwargs=hparams["test_dataloader_opts"],
+    )
