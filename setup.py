@@ -36,8 +36,17 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as fin:
 extras = {
     "emotion2vec": ["funasr>=1.4.16,<2"],
     "faiss": ["faiss-cpu>=1.8,<2"],
-    # selenium drives Debian's chromium in the search page's browser test
-    "dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.10,<5"],
+    # the search page (`speechbrain-style serve`); starlette 1.5.1 bounds
+    # the Range requests that FileResponse parses
+    "serve": ["fastapi>=0.115,<1", "starlette>=1.5.1,<2", "uvicorn>=0.30,<1"],
+    # selenium drives Debian's chromium in the search page's browser test,
+    # httpx is what FastAPI's TestClient sends requests with
+    "dev": [
+        "pytest>=8",
+        "ruff>=0.6",
+        "selenium>=4.10,<5",
+        "httpx>=0.27,<1",
+    ],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 
@@ -56,6 +65,7 @@ setup(
     packages=find_packages(
         include=["speechbrain_style", "speechbrain_style.*"]
     ),
+    package_data={"speechbrain_style.retrieval": ["search_page.html"]},
     install_requires=install_requires,
     extras_require=extras,
     entry_points={
