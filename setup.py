@@ -40,8 +40,18 @@ extras = {
     "faiss": ["faiss-cpu>=1.8,<2"],
     # the parquet annotation files of ParaSpeechCaps (and their fake tree)
     "paraspeechcaps": ["pyarrow>=14,<30"],
-    # selenium drives Debian's chromium in the search page's browser test
-    "dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.10,<5", "pyarrow>=14,<30"],
+    # the search page (`speechbrain-style serve`); starlette 1.5.1 bounds
+    # the Range requests that FileResponse parses
+    "serve": ["fastapi>=0.115,<1", "starlette>=1.5.1,<2", "uvicorn>=0.30,<1"],
+    # selenium drives Debian's chromium in the search page's browser test,
+    # httpx is what FastAPI's TestClient sends requests with
+    "dev": [
+        "pytest>=8",
+        "ruff>=0.6",
+        "selenium>=4.10,<5",
+        "httpx>=0.27,<1",
+        "pyarrow>=14,<30",
+    ],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 
@@ -60,6 +70,7 @@ setup(
     packages=find_packages(
         include=["speechbrain_style", "speechbrain_style.*"]
     ),
+    package_data={"speechbrain_style.retrieval": ["search_page.html"]},
     install_requires=install_requires,
     extras_require=extras,
     entry_points={

@@ -24,6 +24,7 @@ trained on the fly, as in test_inference_cli.py) and two indexes are built
 once for the module.
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -33,8 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-import urllib.request
 
 import numpy as np
 import pytest
@@ -49,17 +48,11 @@ from speechbrain_style.lobes import (
     ProjectionHead,
 )
 from speechbrain_style.retrieval.filters import parse_condition
-from speechbrain_style.retrieval.service import (
-    StyleSearchService,
-    make_server,
-    url_of,
-)
+from speechbrain_style.retrieval.service import StyleSearchService
 from tests.tiny_models import build_tiny_hf_text_encoder
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SUBCOMMANDS = ("synth", "index", "search", "describe", "serve")
-# No proxy from the environment for the loopback server.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # Metadata of the indexed items: strings, ints, floats, booleans, and a field
 # whose values are numbers for some items and strings for others.
 METADATA = {
@@ -188,15 +181,25 @@ def _error_line(argv, err):
 CASES = []
 
 
-def case(case_id, code):
+SERVE_EXTRA_MISSING = any(
+    importlib.util.find_spec(name) is None for name in ("fastapi", "uvicorn")
+)
+
+
+def case(case_id, code, serve=False):
     """Registers ``make(ctx, tmp) -> (argv, names)`` as one bad-input case.
 
     ``names`` are strings the error line must contain (the file, field or
-    value at fault); ``code`` is the expected exit status.
+    value at fault); ``code`` is the expected exit status. A ``serve`` case
+    gets past the command line, so it needs the ``serve`` extra.
     """
+    marks = pytest.mark.skipif(
+        serve and SERVE_EXTRA_MISSING,
+        reason='pip install "speechbrain-style[serve]"',
+    )
 
     def register(make):
-        CASES.append(pytest.param(make, code, id=case_id))
+        CASES.append(pytest.param(make, code, id=case_id, marks=marks))
         return make
 
     return register
@@ -901,7 +904,7 @@ for _port in ("-1", "65536", "http", ""):
         return _serve(ctx, "--port", port), ["--port", repr(port)]
 
 
-@case("serve-port-in-use", 1)
+@case("serve-port-in-use", 1, serve=True)
 def _serve_port_busy(ctx, tmp):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -923,13 +926,13 @@ def _serve_max_k(ctx, tmp):
     return _serve(ctx, "--max-k", "0"), ["--max-k", "'0'"]
 
 
-@case("serve-index-missing", 1)
+@case("serve-index-missing", 1, serve=True)
 def _serve_no_index(ctx, tmp):
     argv = _serve(ctx, "--port", "0", index=tmp / "noindex")
     return argv, ["noindex"]
 
 
-@case("serve-index-corrupt", 1)
+@case("serve-index-corrupt", 1, serve=True)
 def _serve_corrupt(ctx, tmp):
     copy = _copy_index(ctx, tmp)
     (copy / "items.json").write_text("[]")
@@ -937,12 +940,12 @@ def _serve_corrupt(ctx, tmp):
     return argv, ["items.json", "corrupt"]
 
 
-@case("serve-model-missing", 1)
+@case("serve-model-missing", 1, serve=True)
 def _serve_no_model(ctx, tmp):
     return _serve(ctx, "--port", "0", model=tmp / "nomodel"), ["nomodel"]
 
 
-@case("serve-index-of-another-model", 1)
+@case("serve-index-of-another-model", 1, serve=True)
 def _serve_mismatch(ctx, tmp):
     argv = _serve(ctx, "--port", "0", model=ctx["model4"])
     names = [_fingerprint(ctx["index"]), _fingerprint(ctx["index4"])]
@@ -1247,16 +1250,19 @@ FILTERS = [
 
 @pytest.fixture(scope="module")
 def api(ctx):
-    """The search service over the module's index, on a free port."""
-    service = StyleSearchService.from_folders(ctx["model"], ctx["index"])
-    server = make_server(service, port=0)
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), daemon=True
+    """The search page's app over the module's index (FastAPI TestClient)."""
+    pytest.importorskip(
+        "fastapi", reason='pip install "speechbrain-style[serve]"'
     )
-    thread.start()
-    yield url_of(server)
-    server.shutdown()
-    server.server_close()
+    pytest.importorskip("httpx", reason="TestClient needs httpx (dev extra)")
+    from fastapi.testclient import TestClient
+
+    from speechbrain_style.retrieval.webapp import create_app
+
+    service = StyleSearchService.from_folders(ctx["model"], ctx["index"])
+    with TestClient(create_app(service)) as client:
+        yield client
+    service.close()
 
 
 @pytest.mark.parametrize(
@@ -1270,11 +1276,11 @@ def test_same_filter_same_items_in_cli_and_api(ctx, api, capsys, specs):
     )
     assert status == 0, err
     cli_ids = sorted(hit["id"] for hit in json.loads(out)["hits"])
-    params = urllib.parse.urlencode(
-        {"q": "a calm voice", "k": 100, "filter": specs}, doseq=True
+    response = api.get(
+        "/api/search", params={"q": "a calm voice", "k": 100, "filter": specs}
     )
-    with OPENER.open(api + "api/search?" + params, timeout=30) as response:
-        answer = json.load(response)
+    assert response.status_code == 200, response.text
+    answer = response.json()
     api_ids = sorted(result["id"] for result in answer["results"])
     assert cli_ids == api_ids == expected, (cli_ids, api_ids, expected)
     assert answer["filters"] == [str(parse_condition(s)) for s in specs]
@@ -1282,14 +1288,11 @@ def test_same_filter_same_items_in_cli_and_api(ctx, api, capsys, specs):
 
 def test_json_body_filter_dict_matches_typed_values(ctx, api):
     """A POSTed {field: value} filter compares numbers as numbers."""
-    request = urllib.request.Request(
-        api + "api/search",
-        data=json.dumps(
-            {"q": "a calm voice", "k": 100, "filter": {"grade": 7}}
-        ).encode(),
-        headers={"Content-Type": "application/json"},
+    response = api.post(
+        "/api/search",
+        json={"q": "a calm voice", "k": 100, "filter": {"grade": 7}},
     )
-    with OPENER.open(request, timeout=30) as response:
-        answer = json.load(response)
+    assert response.status_code == 200, response.text
+    answer = response.json()
     ids = sorted(result["id"] for result in answer["results"])
     assert ids == _expected_ids(["grade=7"]) == ["f_fast", "f_slow", "m_calm"]
