@@ -169,6 +169,8 @@ class _WavFileResponse(FileResponse):
         error = {}
 
         async def send_json_errors(message):
+            """Forwards ``message``, or holds a 400/416 answer to resend it
+            as the API's JSON error."""
             if message["type"] == "http.response.start" and message[
                 "status"
             ] in (400, 416):
@@ -211,6 +213,7 @@ class _SecurityHeaders:
             return
 
         async def send_with_headers(message):
+            """Adds the missing security headers to the response start."""
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -516,6 +519,7 @@ def create_app(service):
         """Registers a GET route, and HEAD on it (kept out of the schema)."""
 
         def register(endpoint):
+            """Adds ``endpoint`` on GET and HEAD; returns it unchanged."""
             app.add_api_route(path, endpoint, methods=["GET"], **options)
             options["include_in_schema"] = False
             app.add_api_route(path, endpoint, methods=["HEAD"], **options)
