@@ -39,6 +39,13 @@ MOVED_MODULES = {
     "speechbrain_style.rank_losses": "speechbrain_style.nnet.rank_losses",
     "speechbrain_style.search": "speechbrain_style.retrieval.backends",
     "speechbrain_style.serve": "speechbrain_style.retrieval.service",
+    # split by concept: its names are looked up in these modules, in order
+    "speechbrain_style.speaker": (
+        "speechbrain_style.nnet.speaker_loss",
+        "speechbrain_style.retrieval.alignment",
+        "speechbrain_style.evaluation.speaker",
+        "speechbrain_style.evaluation.plots",
+    ),
     "speechbrain_style.speaker_evaluation": (
         "speechbrain_style.evaluation.speaker"
     ),
@@ -46,38 +53,75 @@ MOVED_MODULES = {
     "speechbrain_style.style_prompts": "speechbrain_style.prompts.emotion",
     "speechbrain_style.synth": "speechbrain_style.corpora.stylesynth.synth",
 }
-"""Old module path -> the module that holds its contents now."""
+"""Old module path -> the module (or modules) that hold its contents now."""
+
+RENAMED = {"speechbrain_style.speaker": {"tsne": "tsne_embed"}}
+"""Old module path -> {old name: new name} of the names renamed on the way."""
+
+
+def targets_of(old):
+    """The new modules of an old module path, as a tuple.
+
+    Arguments
+    ---------
+    old : str
+        A key of ``MOVED_MODULES``.
+
+    Returns
+    -------
+    tuple of str
+        The modules that hold its names, searched in order.
+
+    Example
+    -------
+    >>> targets_of("speechbrain_style.index")
+    ('speechbrain_style.retrieval.index',)
+    """
+    new = MOVED_MODULES[old]
+    return (new,) if isinstance(new, str) else tuple(new)
 
 
 class _ForwardingLoader(importlib.abc.Loader):
-    """Makes the old module a forwarder to the new one."""
+    """Makes the old module a forwarder to the new one(s)."""
 
-    def __init__(self, target):
-        self.target = target
+    def __init__(self, targets, renamed=None):
+        self.targets = tuple(targets)
+        self.renamed = dict(renamed or {})
 
     def create_module(self, spec):
         """Default module creation."""
         return None
 
     def exec_module(self, module):
-        """Warns once and forwards attribute access to the new module."""
-        target = importlib.import_module(self.target)
+        """Warns once and forwards attribute access to the new modules."""
+        targets = [importlib.import_module(t) for t in self.targets]
         warnings.warn(
-            f"{module.__name__} moved to {self.target}; the old path will be "
-            "removed in a future release",
+            f"{module.__name__} moved to {', '.join(self.targets)}; the old "
+            "path will be removed in a future release",
             DeprecationWarning,
             stacklevel=2,
         )
+        renamed = self.renamed
 
         def __getattr__(name):
-            return getattr(target, name)
+            """The attribute from the first new module that has it."""
+            name = renamed.get(name, name)
+            for target in targets:
+                if hasattr(target, name):
+                    return getattr(target, name)
+            raise AttributeError(
+                f"module {module.__name__!r} has no attribute {name!r}"
+            )
 
         def __dir__():
-            return dir(target)
+            """The names of every new module."""
+            return sorted({n for t in targets for n in dir(t)})
 
         module.__getattr__ = __getattr__
         module.__dir__ = __dir__
-        module.__doc__ = f"Deprecated alias of :mod:`{self.target}`."
+        module.__doc__ = "Deprecated alias of " + ", ".join(
+            f":mod:`{t}`" for t in self.targets
+        )
 
 
 class _MovedModuleFinder(importlib.abc.MetaPathFinder):
@@ -85,10 +129,10 @@ class _MovedModuleFinder(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname, path=None, target=None):
         """A forwarding spec for an old path, None for anything else."""
-        new = MOVED_MODULES.get(fullname)
-        if new is None:
+        if fullname not in MOVED_MODULES:
             return None
-        return importlib.util.spec_from_loader(fullname, _ForwardingLoader(new))
+        loader = _ForwardingLoader(targets_of(fullname), RENAMED.get(fullname))
+        return importlib.util.spec_from_loader(fullname, loader)
 
 
 def install():
@@ -206,4 +250,11 @@ def forward_to(package_name, homes):
     return __getattr__
 
 
-__all__ = ["MOVED_MODULES", "forward_to", "install", "moved_attribute"]
+__all__ = [
+    "MOVED_MODULES",
+    "RENAMED",
+    "forward_to",
+    "install",
+    "moved_attribute",
+    "targets_of",
+]

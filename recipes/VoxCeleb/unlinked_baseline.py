@@ -3,8 +3,9 @@
 
 The pretrained speaker encoder and text encoder of a recipe yaml embed the
 training utterances and the descriptions of the training speakers; a
-two-view LDA (``speechbrain_style.speaker.lda_align``) fitted on them maps
-both modalities into one space, where the test set is scored like the
+two-view LDA (``speechbrain_style.retrieval.alignment.lda_align``, on
+scikit-learn's ``LinearDiscriminantAnalysis``) fitted on them maps both
+modalities into one space, where the test set is scored like the
 trained models (mAP@10 and mean rank, both directions, plain and fused).
 
 To run it (same yaml and overrides as train.py; the data is prepared as
@@ -27,9 +28,10 @@ from tqdm import tqdm
 from train import prepare_corpus
 
 from speechbrain_style.dataio.audio import load_audio, load_manifest
+from speechbrain_style.evaluation.speaker import speaker_retrieval_metrics
 from speechbrain_style.inference.retriever import pad_signals
 from speechbrain_style.prompts.speaker import SpeakerDescriber
-from speechbrain_style.speaker import lda_align, speaker_retrieval_metrics
+from speechbrain_style.retrieval.alignment import lda_align
 
 
 @torch.no_grad()

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.evaluation.base import Evaluator
 from speechbrain_style.evaluation.metrics import (
     _check_ks,
     ranked_relevance,
@@ -127,7 +128,7 @@ def caption_retrieval_metrics(
     return {"t2s": t2s, "s2t": s2t}
 
 
-class CaptionRetrievalEvaluator:
+class CaptionRetrievalEvaluator(Evaluator):
     """Text <-> audio retrieval over the whole evaluation set.
 
     Arguments
@@ -195,31 +196,11 @@ class CaptionRetrievalEvaluator:
             owners.extend([item["id"]] * len(captions))
         return texts, owners
 
-    def evaluate(
-        self,
-        speech_embeddings,
-        items,
-        encode_texts,
-        banks=None,
-        trials=False,
-        trials_tag="test",
-    ):
+    def score(self, speech, items, encode_texts, banks, trials, tag):
         """R@K and mAP@K of both directions over the whole set.
 
-        Arguments
-        ---------
-        speech_embeddings : torch.Tensor
-            (N, D) L2-normalised audio embeddings, one per clip.
-        items : list of dict
-            N dicts with ``id`` (unique clip id) and ``captions``.
-        encode_texts : callable
-            ``encode_texts(list of str) -> (P, D)`` L2-normalised.
-        banks : list of str, optional
-            Ignored beyond naming (one caption gallery).
-        trials : bool
-            Unused (no trial protocol for captions).
-        trials_tag : str
-            Unused.
+        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
+        embeddings; ``banks``: the checked bank names).
 
         Returns
         -------
@@ -230,14 +211,9 @@ class CaptionRetrievalEvaluator:
             and
             ``save_results`` read).
         """
-        if len(items) != speech_embeddings.shape[0]:
-            raise ValueError(
-                f"{len(items)} items but {speech_embeddings.shape[0]} audio "
-                "embeddings"
-            )
         clip_ids = [item["id"] for item in items]
         texts, owners = self.gallery(items)
-        audio = speech_embeddings.float().cpu()
+        audio = speech
         text = encode_texts(texts).float().cpu()
         scores = text @ audio.T
         metrics = caption_retrieval_metrics(
@@ -248,7 +224,7 @@ class CaptionRetrievalEvaluator:
             for direction, res in metrics.items()
             for key, value in res.items()
         }
-        bank = (banks or self.banks)[0]
+        bank = banks[0]
         columns = []
         for direction, label in (("t2s", "T>A"), ("s2t", "A>T")):
             names = [f"R@{k}" for k in self.ks] + [f"mAP@{self.map_k}"]

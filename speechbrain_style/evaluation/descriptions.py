@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.evaluation.base import Evaluator
 from speechbrain_style.evaluation.metrics import _check_ks, retrieval_metrics
 from speechbrain_style.evaluation.retrieval import prompt_ensemble
 from speechbrain_style.nnet.description_loss import normalise_description
@@ -142,7 +143,7 @@ class TemplatePrompts:
         return fill_templates(templates, self.words(field, value))
 
 
-class DescriptionRetrievalEvaluator:
+class DescriptionRetrievalEvaluator(Evaluator):
     """Description retrieval (both ways) and zero-shot field accuracy.
 
     Arguments
@@ -254,31 +255,11 @@ class DescriptionRetrievalEvaluator:
             relevance[i, j] = True
         return texts, relevance
 
-    def evaluate(
-        self,
-        speech_embeddings,
-        items,
-        encode_texts,
-        banks=None,
-        trials=False,
-        trials_tag="test",
-    ):
+    def score(self, speech, items, encode_texts, banks, trials, tag):
         """Every metric (see the module docstring).
 
-        Arguments
-        ---------
-        speech_embeddings : torch.Tensor
-            (N, D) L2-normalised embeddings of the recordings.
-        items : list of dict
-            N dicts with ``id``, the descriptions and the zero-shot fields.
-        encode_texts : callable
-            ``encode_texts(list of str) -> (P, D)`` L2-normalised.
-        banks : list of str, optional
-            Name of the bank (one).
-        trials : bool
-            Unused (no trial protocol here).
-        trials_tag : str
-            Unused.
+        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
+        embeddings; ``banks``: the checked bank names).
 
         Returns
         -------
@@ -286,14 +267,8 @@ class DescriptionRetrievalEvaluator:
             ``fields`` ({bank: {row: metrics}}), ``summary`` ({bank: flat
             metrics}), ``columns``, ``mean_row`` and ``note``.
         """
-        del trials, trials_tag
-        if len(items) != speech_embeddings.shape[0]:
-            raise ValueError(
-                f"{len(items)} items but {speech_embeddings.shape[0]} speech "
-                "embeddings"
-            )
-        speech = speech_embeddings.float().cpu()
-        bank = (banks or self.banks)[0]
+        del trials, tag
+        bank = banks[0]
         rows = {
             DESCRIPTIONS_ROW: self._description_row(speech, items, encode_texts)
         }

@@ -44,6 +44,7 @@ import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.evaluation.base import Evaluator
 from speechbrain_style.evaluation.ordinal import (
     kendall_tau,
     mmd_rbf,
@@ -71,7 +72,7 @@ DIMENSIONAL_COLUMNS = (
 )
 
 
-class DimensionalEvaluator:
+class DimensionalEvaluator(Evaluator):
     """Retrieval, ordinal-consistency and modality-gap metrics.
 
     Arguments
@@ -218,31 +219,11 @@ class DimensionalEvaluator:
         return [prompts[i] for i in sorted(keep)]
 
     @torch.no_grad()
-    def evaluate(
-        self,
-        speech_embeddings,
-        items,
-        encode_texts,
-        banks=None,
-        trials=False,
-        trials_tag="test",
-    ):
+    def score(self, speech, items, encode_texts, banks, trials, tag):
         """Computes every metric for both dimensions and every bank.
 
-        Arguments
-        ---------
-        speech_embeddings : torch.Tensor
-            (N, D) L2-normalised speech embeddings.
-        items : list of dict
-            N dicts with "id", "valence" and "arousal" (numbers).
-        encode_texts : callable
-            ``encode_texts(list of str) -> (P, D)`` L2-normalised tensor.
-        banks : list of str, optional
-            Prompt banks to evaluate (default: all).
-        trials : bool
-            Whether to run the trial protocol (and write the plots).
-        trials_tag : str
-            Name of the evaluated set (trial files, plot names).
+        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
+        embeddings; ``banks``: the checked bank names).
 
         Returns
         -------
@@ -265,14 +246,13 @@ class DimensionalEvaluator:
             }
             for i, item in enumerate(items)
         ]
-        speech = speech_embeddings.float().cpu()
         results = self.levels.evaluate(
             speech,
             level_items,
             encode_texts,
             banks=banks,
             trials=trials,
-            trials_tag=trials_tag,
+            trials_tag=tag,
         )
         results["plots"] = {}
         for bank, per_field in results["fields"].items():
@@ -299,7 +279,7 @@ class DimensionalEvaluator:
                         values,
                         bank,
                         encode_texts,
-                        trials_tag,
+                        tag,
                     )
                 )
         results["columns"] = DIMENSIONAL_COLUMNS

@@ -914,3 +914,63 @@ def trial_recall(class_scores, trials, id_to_index, ks=(1, 5, 10, 20)):
         results[cls] = {f"R@{k}": float((ranks <= k).mean()) for k in ks}
     results["average"] = _average_over_classes(list(results.values()))
     return results
+
+
+def as_float_matrix(x, name):
+    """A non-empty, finite (N, D) float64 numpy matrix, or a ValueError.
+
+    Arguments
+    ---------
+    x : array-like or torch.Tensor
+        The matrix.
+    name : str
+        Its name in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, D) float64.
+
+    Example
+    -------
+    >>> as_float_matrix(torch.ones(2, 3), "x").dtype
+    dtype('float64')
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().double().numpy()
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty (N, D) matrix")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x
+
+
+def as_labels(labels, count, name):
+    """``count`` labels (any hashable values) as a list, or a ValueError.
+
+    Arguments
+    ---------
+    labels : sequence or torch.Tensor
+        One label per row.
+    count : int
+        The number of rows they label.
+    name : str
+        Their name in error messages.
+
+    Returns
+    -------
+    list
+        The labels.
+
+    Example
+    -------
+    >>> as_labels(torch.tensor([1, 2]), 2, "speakers")
+    [1, 2]
+    """
+    if isinstance(labels, torch.Tensor):
+        labels = labels.tolist()
+    labels = list(np.asarray(labels, dtype=object).reshape(-1))
+    if len(labels) != count:
+        raise ValueError(f"{name} has {len(labels)} entries for {count} rows")
+    return labels

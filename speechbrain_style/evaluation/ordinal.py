@@ -20,7 +20,7 @@ Authors
 import numpy as np
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.evaluation.metrics import atomic_output
+from speechbrain_style.evaluation.plots import new_figure, save_figure
 
 logger = get_logger(__name__)
 
@@ -545,12 +545,10 @@ def plot_similarity_vs_values(
     if title is None and len(values) >= 2:
         title = f"Kendall tau = {kendall_tau(similarities, values):.3f}"
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, axes = new_figure(figsize=(5, 3.6))
+    if fig is None:  # pragma: no cover
+        return None
+    ax = axes[0, 0]
     if kind == "box":
         groups = [similarities[values == level] for level in levels]
         ax.boxplot(groups, positions=list(range(len(levels))))
@@ -564,7 +562,4 @@ def plot_similarity_vs_values(
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_output(path) as temporary:
-        fig.savefig(temporary, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -28,12 +28,14 @@ import os
 import numpy as np
 import torch
 
+from speechbrain_style.evaluation.base import Evaluator
 from speechbrain_style.evaluation.metrics import (
     atomic_output,
     get_or_make_trials,
     retrieval_metrics,
     trial_recall,
 )
+from speechbrain_style.evaluation.plots import new_figure, save_figure
 
 try:
     from speechbrain.utils.logger import get_logger
@@ -77,7 +79,7 @@ def prompt_ensemble(text_embeddings, normalize=False):
     return query
 
 
-class RetrievalEvaluator:
+class RetrievalEvaluator(Evaluator):
     """Evaluates speech embeddings against class descriptions.
 
     Arguments
@@ -179,32 +181,11 @@ class RetrievalEvaluator:
             [prompt_ensemble(emb[owner == i]) for i in range(len(classes))]
         )
 
-    def evaluate(
-        self,
-        speech_embeddings,
-        items,
-        encode_texts,
-        banks=None,
-        trials=False,
-        trials_tag="test",
-    ):
+    def score(self, speech, items, encode_texts, banks, trials, tag):
         """Computes every metric for every field and bank.
 
-        Arguments
-        ---------
-        speech_embeddings : torch.Tensor
-            (N, D) L2-normalised speech embeddings.
-        items : list of dict
-            N dicts with an ``"id"`` and one class per field (None leaves
-            the item out of that field's row).
-        encode_texts : callable
-            ``encode_texts(list of str) -> (P, D)`` L2-normalised tensor.
-        banks : list of str, optional
-            Prompt banks to evaluate (default: all).
-        trials : bool
-            Whether to run the trial protocol too (needs ``trials_folder``).
-        trials_tag : str
-            Name of the evaluated set in the trials file names.
+        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
+        embeddings; ``banks``: the checked bank names).
 
         Returns
         -------
@@ -214,15 +195,9 @@ class RetrievalEvaluator:
             ``per_class`` t2s metrics and optionally ``trials``; a summary
             averages each metric over fields (unweighted).
         """
-        if len(items) != speech_embeddings.shape[0]:
-            raise ValueError(
-                f"{len(items)} items but {speech_embeddings.shape[0]} "
-                "speech embeddings"
-            )
-        speech = speech_embeddings.float().cpu()
         ids = [item["id"] for item in items]
         results = {"fields": {}, "summary": {}}
-        for bank in banks or self.banks:
+        for bank in banks:
             per_field = {}
             for field in self.fields:
                 per_field[field] = self._evaluate_field(
@@ -233,7 +208,7 @@ class RetrievalEvaluator:
                     ids,
                     encode_texts,
                     trials,
-                    trials_tag,
+                    tag,
                 )
             results["fields"][bank] = per_field
             results["summary"][bank] = _average_fields(per_field)
@@ -419,8 +394,9 @@ def save_results(results, folder, name="retrieval"):
     """Writes ``results`` as JSON and the text table next to it.
 
     Every file is written atomically (a unique temporary file replaced
-    into place, :func:`speechbrain_style.metrics.atomic_output`). Under DDP
-    call it on the main process only (``StyleRetrievalBrain`` does).
+    into place, :func:`speechbrain_style.evaluation.metrics.atomic_output`).
+    Under DDP call it on the main process only (``StyleRetrievalBrain``
+    does).
 
     Arguments
     ---------
@@ -456,19 +432,6 @@ def save_results(results, folder, name="retrieval"):
     return paths
 
 
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend, or None if not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover
-        logger.warning("matplotlib is not installed: no plots")
-        return None
-    return plt
-
-
 def plot_per_class(results, field, path, max_classes=30):
     """Per-class bar chart of one field: trial R@K (or text->speech mAP).
 
@@ -497,15 +460,13 @@ def plot_per_class(results, field, path, max_classes=30):
     classes = results["fields"][banks[0]][field].get("classes")
     if not classes or len(classes) > max_classes:
         return False
-    plt = _pyplot()
-    if plt is None:
-        return False
-    fig, axes = plt.subplots(
+    fig, axes = new_figure(
         len(banks),
         1,
         figsize=(max(6, 0.55 * len(classes) + 2), 2.8 * len(banks)),
-        squeeze=False,
     )
+    if fig is None:
+        return False
     for ax, bank in zip(axes[:, 0], banks, strict=True):
         res = results["fields"][bank][field]
         if "trials" in res:
@@ -531,9 +492,7 @@ def plot_per_class(results, field, path, max_classes=30):
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, ncol=len(series), loc="upper center")
     fig.tight_layout()
-    with atomic_output(path) as temporary:
-        fig.savefig(temporary, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 
@@ -562,9 +521,6 @@ def plot_results(results, path):
     bool
         False when matplotlib is not installed (nothing written).
     """
-    plt = _pyplot()
-    if plt is None:
-        return False
     banks = list(results["fields"])
     fields = list(next(iter(results["fields"].values())))
     metrics = [
@@ -576,9 +532,9 @@ def plot_results(results, path):
             for res in per_field.values()
         )
     ]
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False
-    )
+    fig, axes = new_figure(1, len(metrics), figsize=(4.2 * len(metrics), 3.6))
+    if fig is None:
+        return False
     width = 0.8 / max(len(banks), 1)
     for ax, (key, label) in zip(axes[0], metrics, strict=True):
         for b, bank in enumerate(banks):
@@ -611,9 +567,7 @@ def plot_results(results, path):
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    with atomic_output(path) as temporary:
-        fig.savefig(temporary, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 

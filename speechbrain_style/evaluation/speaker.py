@@ -18,17 +18,128 @@ Authors
 import os
 
 import numpy as np
+import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.evaluation.base import Evaluator
+from speechbrain_style.evaluation.metrics import as_labels, retrieval_metrics
+from speechbrain_style.evaluation.plots import tsne_plot
 from speechbrain_style.prompts.speaker import SpeakerDescriber
 from speechbrain_style.retrieval.fusion import fuse_queries
-from speechbrain_style.speaker import speaker_retrieval_metrics, tsne_plot
 
 logger = get_logger(__name__)
 
 
-class SpeakerRetrievalEvaluator:
+def _normalised_tensor(x, name):
+    """``x`` as a float32 (N, D) tensor of unit rows, or a ValueError."""
+    x = torch.as_tensor(
+        x.detach().cpu() if isinstance(x, torch.Tensor) else np.asarray(x),
+        dtype=torch.float32,
+    )
+    if x.dim() != 2 or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty (N, D) matrix")
+    norms = x.norm(dim=1, keepdim=True)
+    if (norms == 0).any() or not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains all-zero, NaN or inf rows")
+    return x / norms
+
+
+def speaker_retrieval_metrics(
+    speech,
+    text,
+    speech_spk,
+    text_spk,
+    k=10,
+    fusion_n=None,
+    fusion_weighting="similarity",
+    ties="pessimistic",
+):
+    """mAP@k and mean rank of speaker-text retrieval, both directions.
+
+    Cosine similarity over the full galleries; a gallery item is relevant
+    when it has the query's speaker. ``mAP@k`` follows
+    :func:`speechbrain_style.evaluation.metrics.average_precision_at_k`
+    (precision at
+    relevant positions in the top k over min(num_relevant, k)), and
+    ``mean_rank`` is the mean rank of the first relevant item.
+
+    Arguments
+    ---------
+    speech : array-like or torch.Tensor
+        Speaker (speech) embeddings (N, D).
+    text : array-like or torch.Tensor
+        Text embeddings (M, D) in the same space.
+    speech_spk : sequence
+        Speaker of each speech row (N,).
+    text_spk : sequence
+        Speaker of each text row (M,).
+    k : int
+        Cut-off of mAP.
+    fusion_n : int, optional
+        If given, queries are fused with their ``fusion_n`` nearest
+        gallery items of the other modality first
+        (:func:`speechbrain_style.retrieval.fusion.fuse_queries`).
+    fusion_weighting : str
+        Fusion weights, ``"similarity"`` or ``"uniform"``.
+    ties : str
+        Tie policy of :mod:`speechbrain_style.evaluation.metrics`.
+
+    Returns
+    -------
+    dict
+        ``{"s2t": {"mAP@k", "mean_rank"}, "t2s": {...}}`` (floats).
+
+    Example
+    -------
+    >>> speech = [[1.0, 0.0], [0.0, 1.0]]
+    >>> text = [[0.9, 0.1], [0.2, 0.8], [0.7, 0.7]]
+    >>> result = speaker_retrieval_metrics(
+    ...     speech, text, ["a", "b"], ["a", "b", "b"], k=2
+    ... )
+    >>> result["s2t"]
+    {'mAP@2': 1.0, 'mean_rank': 1.0}
+    """
+    speech = _normalised_tensor(speech, "speech")
+    text = _normalised_tensor(text, "text")
+    if speech.shape[1] != text.shape[1]:
+        raise ValueError(
+            f"speech ({speech.shape[1]}) and text ({text.shape[1]}) "
+            "embeddings must have the same dimension"
+        )
+    speech_spk = as_labels(speech_spk, speech.shape[0], "speech_spk")
+    text_spk = as_labels(text_spk, text.shape[0], "text_spk")
+    # (N, M) bool by comparing integer codes: no (N, M) Python objects
+    codes = {}
+    speech_codes = np.array(
+        [codes.setdefault(s, len(codes)) for s in speech_spk]
+    )
+    text_codes = np.array([codes.setdefault(t, len(codes)) for t in text_spk])
+    relevance = speech_codes[:, None] == text_codes[None, :]
+    speech_queries, text_queries = speech, text
+    if fusion_n is not None:
+        speech_queries = fuse_queries(
+            speech, text, n=fusion_n, weighting=fusion_weighting
+        )
+        text_queries = fuse_queries(
+            text, speech, n=fusion_n, weighting=fusion_weighting
+        )
+    results = {}
+    for name, queries, gallery, rel in (
+        ("s2t", speech_queries, text, relevance),
+        ("t2s", text_queries, speech, relevance.T),
+    ):
+        metrics = retrieval_metrics(
+            (queries @ gallery.T).numpy(), rel, ks=(1,), map_k=k, ties=ties
+        )
+        results[name] = {
+            f"mAP@{k}": metrics[f"mAP@{k}"],
+            "mean_rank": metrics["mean_rank"],
+        }
+    return results
+
+
+class SpeakerRetrievalEvaluator(Evaluator):
     """Speaker <-> description retrieval, plain and fused.
 
     Arguments
@@ -122,31 +233,11 @@ class SpeakerRetrievalEvaluator:
             owners.extend([spk_id] * len(prompts))
         return texts, owners
 
-    def evaluate(
-        self,
-        speech_embeddings,
-        items,
-        encode_texts,
-        banks=None,
-        trials=False,
-        trials_tag="test",
-    ):
+    def score(self, speech, items, encode_texts, banks, trials, tag):
         """mAP@k and mean rank, both directions, plain and fused.
 
-        Arguments
-        ---------
-        speech_embeddings : torch.Tensor
-            (N, D) L2-normalised speech embeddings.
-        items : list of dict
-            N dicts with ``id`` and ``fields``.
-        encode_texts : callable
-            ``encode_texts(list of str) -> (P, D)`` embeddings.
-        banks : list of str, optional
-            Description banks (default: all).
-        trials : bool
-            True at test time: draws the t-SNE maps when ``plot_folder``.
-        trials_tag : str
-            Name of the evaluated set (file names of the maps).
+        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
+        embeddings; ``banks``: the checked bank names).
 
         Returns
         -------
@@ -154,12 +245,6 @@ class SpeakerRetrievalEvaluator:
             ``{"fields": {bank: {"plain": {"s2t", "t2s"}, "fused": {...}}},
             "summary": {bank: flat metrics, fused ones prefixed "fused_"}}``
         """
-        if len(items) != speech_embeddings.shape[0]:
-            raise ValueError(
-                f"{len(items)} items but {speech_embeddings.shape[0]} "
-                "speech embeddings"
-            )
-        speech = speech_embeddings.float().cpu()
         speech_spk = [item["spk_id"] for item in items]
         results = {
             "fields": {},
@@ -178,7 +263,7 @@ class SpeakerRetrievalEvaluator:
                 f"{self.fusion_n} neighbours in the other modality."
             ),
         }
-        for bank in banks or self.banks:
+        for bank in banks:
             texts, text_spk = self.speaker_texts(items, bank)
             text = encode_texts(texts).float().cpu()
             plain = speaker_retrieval_metrics(
@@ -201,7 +286,7 @@ class SpeakerRetrievalEvaluator:
             results["summary"][bank] = summary
             # t-SNE maps: written once, by the main process under DDP
             if trials and self.plot_folder and if_main_process():
-                self._plot(speech, speech_spk, text, text_spk, bank, trials_tag)
+                self._plot(speech, speech_spk, text, text_spk, bank, tag)
         return results
 
     def _plot(self, speech, speech_spk, text, text_spk, bank, tag):

@@ -121,6 +121,32 @@ def test_bad_inputs():
         ev.evaluate(torch.zeros(1, 2), [{"id": "a"}], encode)
     with pytest.raises(ValueError, match="at least one field"):
         RetrievalEvaluator([], prompts)
+    with pytest.raises(ValueError, match=r"unknown banks \['tran'\]"):
+        ev.evaluate(torch.zeros(1, 2), make_items()[:1], encode, ["tran"])
+    with pytest.raises(ValueError, match=r"must be \(N, D\)"):
+        ev.evaluate(torch.zeros(2), make_items()[:2], encode)
+
+
+def test_every_task_evaluator_shares_the_evaluator_interface():
+    import importlib
+
+    from speechbrain_style.evaluation.base import Evaluator
+
+    for module, name in (
+        ("retrieval", "RetrievalEvaluator"),
+        ("speaker", "SpeakerRetrievalEvaluator"),
+        ("caption", "CaptionRetrievalEvaluator"),
+        ("descriptions", "DescriptionRetrievalEvaluator"),
+        ("dimensional", "DimensionalEvaluator"),
+    ):
+        cls = getattr(
+            importlib.import_module(f"speechbrain_style.evaluation.{module}"),
+            name,
+        )
+        assert issubclass(cls, Evaluator), name
+        # the checks live once in the base; the task implements score()
+        assert cls.evaluate is Evaluator.evaluate, name
+        assert cls.score is not Evaluator.score, name
 
 
 def test_ordinal_consistency_of_ordered_classes():

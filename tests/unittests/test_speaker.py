@@ -1,4 +1,5 @@
-"""AAM speaker loss, LDA alignment, speaker retrieval metrics and t-SNE."""
+"""AAM speaker loss, LDA alignment, speaker retrieval metrics and t-SNE
+maps: the speaker side of speaker-text retrieval."""
 
 import math
 
@@ -6,13 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from speechbrain_style.speaker import (
-    AAMSpeakerLoss,
-    lda_align,
-    speaker_retrieval_metrics,
-    tsne,
-    tsne_plot,
-)
+from speechbrain_style.evaluation.plots import tsne_embed, tsne_plot
+from speechbrain_style.evaluation.speaker import speaker_retrieval_metrics
+from speechbrain_style.nnet.speaker_loss import AAMSpeakerLoss
+from speechbrain_style.retrieval.alignment import lda_align
 
 
 def test_aam_loss_matches_a_hand_computed_value():
@@ -146,14 +144,14 @@ def _knn_purity(points, labels, k=5):
 
 def test_tsne_separates_clusters():
     x, labels = _clusters(0)
-    y = tsne(x, perplexity=15, n_iter=500)
+    y = tsne_embed(x, perplexity=15, n_iter=500)
     assert y.shape == (100, 2) and np.isfinite(y).all()
     assert _knn_purity(y, labels) > 0.9
     # random labels give chance-level purity: the check is not vacuous
     shuffled = np.random.default_rng(1).permutation(labels)
     assert _knn_purity(y, shuffled) < 0.5
     with pytest.raises(ValueError, match="4 points"):
-        tsne(x[:3])
+        tsne_embed(x[:3])
 
 
 def test_tsne_plot_writes_a_png(tmp_path):

@@ -11,7 +11,7 @@ import torch
 from speechbrain.utils.epoch_loop import EpochCounter
 
 from speechbrain_style.nnet.losses import InfoNCELoss, LearnableLogitScale
-from speechbrain_style.speaker import AAMSpeakerLoss
+from speechbrain_style.nnet.speaker_loss import AAMSpeakerLoss
 from tests.prepare_utils import RECIPES_DIR, load_recipe_module
 
 
