@@ -199,8 +199,7 @@ class CaptionRetrievalEvaluator(Evaluator):
     def score(self, speech, items, encode_texts, banks, trials, tag):
         """R@K and mAP@K of both directions over the whole set.
 
-        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
-        embeddings; ``banks``: the checked bank names).
+        Arguments as :meth:`Evaluator.score`.
 
         Returns
         -------

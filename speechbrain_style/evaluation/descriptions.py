@@ -258,8 +258,7 @@ class DescriptionRetrievalEvaluator(Evaluator):
     def score(self, speech, items, encode_texts, banks, trials, tag):
         """Every metric (see the module docstring).
 
-        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
-        embeddings; ``banks``: the checked bank names).
+        Arguments as :meth:`Evaluator.score`.
 
         Returns
         -------

@@ -222,8 +222,7 @@ class DimensionalEvaluator(Evaluator):
     def score(self, speech, items, encode_texts, banks, trials, tag):
         """Computes every metric for both dimensions and every bank.
 
-        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
-        embeddings; ``banks``: the checked bank names).
+        Arguments as :meth:`Evaluator.score`.
 
         Returns
         -------

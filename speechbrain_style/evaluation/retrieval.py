@@ -184,8 +184,7 @@ class RetrievalEvaluator(Evaluator):
     def score(self, speech, items, encode_texts, banks, trials, tag):
         """Computes every metric for every field and bank.
 
-        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
-        embeddings; ``banks``: the checked bank names).
+        Arguments as :meth:`Evaluator.score`.
 
         Returns
         -------

@@ -236,8 +236,7 @@ class SpeakerRetrievalEvaluator(Evaluator):
     def score(self, speech, items, encode_texts, banks, trials, tag):
         """mAP@k and mean rank, both directions, plain and fused.
 
-        See :meth:`Evaluator.evaluate` (``speech``: (N, D) float32 CPU
-        embeddings; ``banks``: the checked bank names).
+        Arguments as :meth:`Evaluator.score`.
 
         Returns
         -------
