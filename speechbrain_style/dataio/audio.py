@@ -21,6 +21,7 @@ import pathlib
 import soundfile as sf
 import torch
 from speechbrain.utils.data_pipeline import provides, takes
+from speechbrain.utils.data_utils import batch_pad_right
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -464,6 +465,50 @@ def random_crop(wav, max_samples, generator=None):
         return wav
     offset = int(torch.randint(0, excess + 1, (1,), generator=generator))
     return wav[offset : offset + max_samples]
+
+
+def pad_signals(signals, dtype=None, device=None):
+    """Right-pads 1-D signals into a batch with relative lengths.
+
+    A thin wrapper of SpeechBrain's
+    :func:`speechbrain.utils.data_utils.batch_pad_right` that first brings
+    the signals to one dtype and device and always returns a new tensor.
+
+    Arguments
+    ---------
+    signals : list of torch.Tensor
+        1-D waveforms.
+    dtype : torch.dtype, optional
+        dtype of the batch (default: torch's default dtype, float32).
+    device : torch.device, optional
+        Device of the batch and of the lengths (default: torch's default
+        device, the CPU).
+
+    Returns
+    -------
+    wavs : torch.Tensor
+        (B, T_max) zero-padded batch.
+    lens : torch.Tensor
+        (B,) relative lengths ``len / max_len`` (float32).
+
+    Example
+    -------
+    >>> wavs, lens = pad_signals([torch.ones(2), torch.ones(4)])
+    >>> wavs.shape, lens.tolist()
+    (torch.Size([2, 4]), [0.5, 1.0])
+    >>> pad_signals([torch.ones(3, dtype=torch.float64)])[0].dtype
+    torch.float32
+    """
+    if not len(signals):
+        raise ValueError("pad_signals needs at least one signal")
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    device = torch.empty(0).device if device is None else device
+    signals = [torch.as_tensor(sig).to(device, dtype) for sig in signals]
+    wavs, lens = batch_pad_right(signals)
+    if len(signals) == 1:
+        # batch_pad_right returns a view of a lone signal: copy it
+        wavs = wavs.clone()
+    return wavs, lens.to(device)
 
 
 def make_audio_pipeline(
