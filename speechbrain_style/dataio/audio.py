@@ -20,6 +20,7 @@ import pathlib
 
 import soundfile as sf
 import torch
+from speechbrain.dataio.dataio import load_data_json
 from speechbrain.utils.data_pipeline import provides, takes
 from speechbrain.utils.data_utils import batch_pad_right
 from speechbrain.utils.logger import get_logger
@@ -718,28 +719,57 @@ def check_manifest(
         )
 
 
-def _format_placeholders(value, replacements, manifest_path, item_id):
-    """Recursively applies ``str.format_map(replacements)`` to strings."""
+def _strings(value):
+    """Yields the strings of a JSON value, recursively (as
+    ``load_data_json`` formats them)."""
     if isinstance(value, str):
-        try:
-            return value.format_map(replacements)
-        except (KeyError, IndexError, ValueError) as e:
+        yield value
+    elif isinstance(value, (dict, list)):
+        values = value.values() if isinstance(value, dict) else value
+        for inner in values:
+            yield from _strings(inner)
+
+
+def _placeholder_error(path, replacements, error):
+    """The ValueError naming the item and value whose placeholder
+    ``load_data_json`` could not fill (``error``)."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    _check_manifest_is_dict(data, path)
+    for item_id, item in data.items():
+        for value in _strings(item):
+            try:
+                value.format_map(replacements)
+            except (KeyError, IndexError, ValueError) as e:
+                return ValueError(
+                    f"Manifest {path}, item {item_id!r}: cannot fill "
+                    f"placeholder in {value!r} ({type(e).__name__}: {e}); "
+                    f"replacements given: {sorted(replacements)}"
+                )
+    return ValueError(f"Manifest {path}: {type(error).__name__}: {error}")
+
+
+def _check_no_duplicates(path):
+    """Raises ValueError if the JSON file ``path`` has an item id, or an
+    item a field, twice (``json`` and ``load_data_json`` keep the last)."""
+    repeated = []
+    with open(path, encoding="utf-8") as f:
+        data = json.load(
+            f, object_pairs_hook=lambda p: _no_duplicates(p, repeated)
+        )
+    for keys, obj in repeated:
+        if obj is data:
+            listed = ", ".join(repr(key) for key in keys[:5])
             raise ValueError(
-                f"Manifest {manifest_path}, item {item_id!r}: cannot fill "
-                f"placeholder in {value!r} ({type(e).__name__}: {e}); "
-                f"replacements given: {sorted(replacements)}"
-            ) from e
-    if isinstance(value, dict):
-        return {
-            key: _format_placeholders(v, replacements, manifest_path, item_id)
-            for key, v in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _format_placeholders(v, replacements, manifest_path, item_id)
-            for v in value
-        ]
-    return value
+                f"Manifest {path} has {len(keys)} item id(s) more than "
+                f"once: {listed} (JSON would keep only the last one)"
+            )
+    if repeated:
+        keys = sorted({key for found, _ in repeated for key in found})
+        raise ValueError(
+            f"Manifest {path}: an item has the field(s) "
+            f"{', '.join(map(repr, keys[:5]))} more than once"
+        )
 
 
 def load_manifest(
@@ -747,10 +777,13 @@ def load_manifest(
 ):
     """Reads and checks a SpeechBrain JSON manifest.
 
-    String values are formatted with ``replacements`` exactly as
-    ``DynamicItemDataset.from_json`` does (``"{data_root}/a.wav"`` with
-    ``{"data_root": "/data"}`` gives ``"/data/a.wav"``), so a manifest that
-    loads here loads there too.
+    The file is read by SpeechBrain's
+    :func:`speechbrain.dataio.dataio.load_data_json` (what
+    ``DynamicItemDataset.from_json`` uses), so string values are formatted
+    with ``replacements`` exactly as there (``"{data_root}/a.wav"`` with
+    ``{"data_root": "/data"}`` gives ``"/data/a.wav"``); the failures it
+    would raise bare, and those it would not notice (an item id twice),
+    become one-line errors naming the manifest.
 
     Arguments
     ---------
@@ -790,41 +823,21 @@ def load_manifest(
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Manifest not found: {path}{_why(path)}")
-    with open(path, "rb") as f:
-        raw = f.read()
+    replacements = dict(replacements or {})
     try:
-        text = raw.decode("utf-8")
+        data = load_data_json(path, replacements)
     except UnicodeDecodeError as e:
         raise ValueError(
-            f"Manifest {path} is not UTF-8 text (byte 0x{raw[e.start]:02x} "
-            f"at offset {e.start}); save it as UTF-8 JSON"
+            f"Manifest {path} is not UTF-8 text (byte "
+            f"0x{e.object[e.start]:02x} at offset {e.start}); save it as "
+            "UTF-8 JSON"
         ) from e
-    repeated = []
-    try:
-        data = json.loads(
-            text, object_pairs_hook=lambda p: _no_duplicates(p, repeated)
-        )
     except json.JSONDecodeError as e:
         raise ValueError(f"Manifest {path} is not valid JSON: {e}") from e
+    except (KeyError, IndexError, ValueError) as e:
+        raise _placeholder_error(path, replacements, e) from e
     _check_manifest_is_dict(data, path)
-    for keys, obj in repeated:
-        if obj is data:
-            listed = ", ".join(repr(key) for key in keys[:5])
-            raise ValueError(
-                f"Manifest {path} has {len(keys)} item id(s) more than "
-                f"once: {listed} (JSON would keep only the last one)"
-            )
-    if repeated:
-        keys = sorted({key for found, _ in repeated for key in found})
-        raise ValueError(
-            f"Manifest {path}: an item has the field(s) "
-            f"{', '.join(map(repr, keys[:5]))} more than once"
-        )
-    replacements = dict(replacements or {})
-    data = {
-        item_id: _format_placeholders(item, replacements, path, item_id)
-        for item_id, item in data.items()
-    }
+    _check_no_duplicates(path)
     check_manifest(data, required_keys, path, path_keys=path_keys)
     return data
 
