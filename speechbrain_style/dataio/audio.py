@@ -215,6 +215,44 @@ def _select_channel(wav, channel, path):
     return wav[:, channel]
 
 
+def resample(wav, orig_sr, new_sr):
+    """Resamples a waveform with ``torchaudio.functional.resample``.
+
+    The one resampler of the package: audio files read at another rate and
+    the synthesised corpus (eSpeak's 22,050 Hz to 16 kHz) both go through
+    it.
+
+    Arguments
+    ---------
+    wav : torch.Tensor or numpy.ndarray
+        Waveform of shape (..., T), floating point.
+    orig_sr : int
+        Its sample rate.
+    new_sr : int
+        The sample rate wanted.
+
+    Returns
+    -------
+    torch.Tensor
+        The waveform at ``new_sr``, of shape (..., ceil(T * new_sr /
+        orig_sr)) (``wav`` itself, as a tensor, if the rates are equal).
+
+    Example
+    -------
+    >>> wav = torch.sin(torch.arange(22050) / 10.0)
+    >>> resample(wav, 22050, 16000).shape
+    torch.Size([16000])
+    >>> resample(wav, 16000, 16000) is wav
+    True
+    """
+    wav = torch.as_tensor(wav)
+    if int(orig_sr) == int(new_sr):
+        return wav
+    import torchaudio.functional as AF
+
+    return AF.resample(wav, orig_freq=int(orig_sr), new_freq=int(new_sr))
+
+
 def _read_checked(
     path,
     sample_rate,
@@ -278,9 +316,7 @@ def _read_checked(
             f"Resampling audio from {file_rate} Hz to {sample_rate} Hz "
             f"(first seen in {path})",
         )
-        from torchaudio.functional import resample
-
-        wav = resample(wav, orig_freq=file_rate, new_freq=sample_rate)
+        wav = resample(wav, file_rate, sample_rate)
     return wav.contiguous()
 
 
