@@ -419,8 +419,9 @@ def save_results(results, folder, name="retrieval"):
     """Writes ``results`` as JSON and the text table next to it.
 
     Every file is written atomically (a unique temporary file replaced
-    into place, :func:`speechbrain_style.metrics.atomic_output`). Under DDP
-    call it on the main process only (``StyleRetrievalBrain`` does).
+    into place, :func:`speechbrain_style.dataio.files.atomic_output`).
+    Under DDP call it on the main process only (``StyleRetrievalBrain``
+    does).
 
     Arguments
     ---------
