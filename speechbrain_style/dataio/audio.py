@@ -20,7 +20,9 @@ import pathlib
 
 import soundfile as sf
 import torch
+from speechbrain.dataio.dataio import load_data_json
 from speechbrain.utils.data_pipeline import provides, takes
+from speechbrain.utils.data_utils import batch_pad_right
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -213,6 +215,44 @@ def _select_channel(wav, channel, path):
     return wav[:, channel]
 
 
+def resample(wav, orig_sr, new_sr):
+    """Resamples a waveform with ``torchaudio.functional.resample``.
+
+    The one resampler of the package: audio files read at another rate and
+    the synthesised corpus (eSpeak's 22,050 Hz to 16 kHz) both go through
+    it.
+
+    Arguments
+    ---------
+    wav : torch.Tensor or numpy.ndarray
+        Waveform of shape (..., T), floating point.
+    orig_sr : int
+        Its sample rate.
+    new_sr : int
+        The sample rate wanted.
+
+    Returns
+    -------
+    torch.Tensor
+        The waveform at ``new_sr``, of shape (..., ceil(T * new_sr /
+        orig_sr)) (``wav`` itself, as a tensor, if the rates are equal).
+
+    Example
+    -------
+    >>> wav = torch.sin(torch.arange(22050) / 10.0)
+    >>> resample(wav, 22050, 16000).shape
+    torch.Size([16000])
+    >>> resample(wav, 16000, 16000) is wav
+    True
+    """
+    wav = torch.as_tensor(wav)
+    if int(orig_sr) == int(new_sr):
+        return wav
+    import torchaudio.functional as AF
+
+    return AF.resample(wav, orig_freq=int(orig_sr), new_freq=int(new_sr))
+
+
 def _read_checked(
     path,
     sample_rate,
@@ -276,9 +316,7 @@ def _read_checked(
             f"Resampling audio from {file_rate} Hz to {sample_rate} Hz "
             f"(first seen in {path})",
         )
-        from torchaudio.functional import resample
-
-        wav = resample(wav, orig_freq=file_rate, new_freq=sample_rate)
+        wav = resample(wav, file_rate, sample_rate)
     return wav.contiguous()
 
 
@@ -464,6 +502,50 @@ def random_crop(wav, max_samples, generator=None):
         return wav
     offset = int(torch.randint(0, excess + 1, (1,), generator=generator))
     return wav[offset : offset + max_samples]
+
+
+def pad_signals(signals, dtype=None, device=None):
+    """Right-pads 1-D signals into a batch with relative lengths.
+
+    A thin wrapper of SpeechBrain's
+    :func:`speechbrain.utils.data_utils.batch_pad_right` that first brings
+    the signals to one dtype and device and always returns a new tensor.
+
+    Arguments
+    ---------
+    signals : list of torch.Tensor
+        1-D waveforms.
+    dtype : torch.dtype, optional
+        dtype of the batch (default: torch's default dtype, float32).
+    device : torch.device, optional
+        Device of the batch and of the lengths (default: torch's default
+        device, the CPU).
+
+    Returns
+    -------
+    wavs : torch.Tensor
+        (B, T_max) zero-padded batch.
+    lens : torch.Tensor
+        (B,) relative lengths ``len / max_len`` (float32).
+
+    Example
+    -------
+    >>> wavs, lens = pad_signals([torch.ones(2), torch.ones(4)])
+    >>> wavs.shape, lens.tolist()
+    (torch.Size([2, 4]), [0.5, 1.0])
+    >>> pad_signals([torch.ones(3, dtype=torch.float64)])[0].dtype
+    torch.float32
+    """
+    if not len(signals):
+        raise ValueError("pad_signals needs at least one signal")
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    device = torch.empty(0).device if device is None else device
+    signals = [torch.as_tensor(sig).to(device, dtype) for sig in signals]
+    wavs, lens = batch_pad_right(signals)
+    if len(signals) == 1:
+        # batch_pad_right returns a view of a lone signal: copy it
+        wavs = wavs.clone()
+    return wavs, lens.to(device)
 
 
 def make_audio_pipeline(
@@ -673,28 +755,57 @@ def check_manifest(
         )
 
 
-def _format_placeholders(value, replacements, manifest_path, item_id):
-    """Recursively applies ``str.format_map(replacements)`` to strings."""
+def _strings(value):
+    """Yields the strings of a JSON value, recursively (as
+    ``load_data_json`` formats them)."""
     if isinstance(value, str):
-        try:
-            return value.format_map(replacements)
-        except (KeyError, IndexError, ValueError) as e:
+        yield value
+    elif isinstance(value, (dict, list)):
+        values = value.values() if isinstance(value, dict) else value
+        for inner in values:
+            yield from _strings(inner)
+
+
+def _placeholder_error(path, replacements, error):
+    """The ValueError naming the item and value whose placeholder
+    ``load_data_json`` could not fill (``error``)."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    _check_manifest_is_dict(data, path)
+    for item_id, item in data.items():
+        for value in _strings(item):
+            try:
+                value.format_map(replacements)
+            except (KeyError, IndexError, ValueError) as e:
+                return ValueError(
+                    f"Manifest {path}, item {item_id!r}: cannot fill "
+                    f"placeholder in {value!r} ({type(e).__name__}: {e}); "
+                    f"replacements given: {sorted(replacements)}"
+                )
+    return ValueError(f"Manifest {path}: {type(error).__name__}: {error}")
+
+
+def _check_no_duplicates(path):
+    """Raises ValueError if the JSON file ``path`` has an item id, or an
+    item a field, twice (``json`` and ``load_data_json`` keep the last)."""
+    repeated = []
+    with open(path, encoding="utf-8") as f:
+        data = json.load(
+            f, object_pairs_hook=lambda p: _no_duplicates(p, repeated)
+        )
+    for keys, obj in repeated:
+        if obj is data:
+            listed = ", ".join(repr(key) for key in keys[:5])
             raise ValueError(
-                f"Manifest {manifest_path}, item {item_id!r}: cannot fill "
-                f"placeholder in {value!r} ({type(e).__name__}: {e}); "
-                f"replacements given: {sorted(replacements)}"
-            ) from e
-    if isinstance(value, dict):
-        return {
-            key: _format_placeholders(v, replacements, manifest_path, item_id)
-            for key, v in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _format_placeholders(v, replacements, manifest_path, item_id)
-            for v in value
-        ]
-    return value
+                f"Manifest {path} has {len(keys)} item id(s) more than "
+                f"once: {listed} (JSON would keep only the last one)"
+            )
+    if repeated:
+        keys = sorted({key for found, _ in repeated for key in found})
+        raise ValueError(
+            f"Manifest {path}: an item has the field(s) "
+            f"{', '.join(map(repr, keys[:5]))} more than once"
+        )
 
 
 def load_manifest(
@@ -702,10 +813,13 @@ def load_manifest(
 ):
     """Reads and checks a SpeechBrain JSON manifest.
 
-    String values are formatted with ``replacements`` exactly as
-    ``DynamicItemDataset.from_json`` does (``"{data_root}/a.wav"`` with
-    ``{"data_root": "/data"}`` gives ``"/data/a.wav"``), so a manifest that
-    loads here loads there too.
+    The file is read by SpeechBrain's
+    :func:`speechbrain.dataio.dataio.load_data_json` (what
+    ``DynamicItemDataset.from_json`` uses), so string values are formatted
+    with ``replacements`` exactly as there (``"{data_root}/a.wav"`` with
+    ``{"data_root": "/data"}`` gives ``"/data/a.wav"``); the failures it
+    would raise bare, and those it would not notice (an item id twice),
+    become one-line errors naming the manifest.
 
     Arguments
     ---------
@@ -745,41 +859,21 @@ def load_manifest(
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Manifest not found: {path}{_why(path)}")
-    with open(path, "rb") as f:
-        raw = f.read()
+    replacements = dict(replacements or {})
     try:
-        text = raw.decode("utf-8")
+        data = load_data_json(path, replacements)
     except UnicodeDecodeError as e:
         raise ValueError(
-            f"Manifest {path} is not UTF-8 text (byte 0x{raw[e.start]:02x} "
-            f"at offset {e.start}); save it as UTF-8 JSON"
+            f"Manifest {path} is not UTF-8 text (byte "
+            f"0x{e.object[e.start]:02x} at offset {e.start}); save it as "
+            "UTF-8 JSON"
         ) from e
-    repeated = []
-    try:
-        data = json.loads(
-            text, object_pairs_hook=lambda p: _no_duplicates(p, repeated)
-        )
     except json.JSONDecodeError as e:
         raise ValueError(f"Manifest {path} is not valid JSON: {e}") from e
+    except (KeyError, IndexError, ValueError) as e:
+        raise _placeholder_error(path, replacements, e) from e
     _check_manifest_is_dict(data, path)
-    for keys, obj in repeated:
-        if obj is data:
-            listed = ", ".join(repr(key) for key in keys[:5])
-            raise ValueError(
-                f"Manifest {path} has {len(keys)} item id(s) more than "
-                f"once: {listed} (JSON would keep only the last one)"
-            )
-    if repeated:
-        keys = sorted({key for found, _ in repeated for key in found})
-        raise ValueError(
-            f"Manifest {path}: an item has the field(s) "
-            f"{', '.join(map(repr, keys[:5]))} more than once"
-        )
-    replacements = dict(replacements or {})
-    data = {
-        item_id: _format_placeholders(item, replacements, path, item_id)
-        for item_id, item in data.items()
-    }
+    _check_no_duplicates(path)
     check_manifest(data, required_keys, path, path_keys=path_keys)
     return data
 

@@ -4,10 +4,12 @@ Authors
  * speechbrain-style contributors 2026
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+from pathlib import Path
 
 
 def file_sha256(path, block_size=1 << 20):
@@ -39,13 +41,69 @@ def file_sha256(path, block_size=1 << 20):
     return digest.hexdigest()
 
 
-def atomic_write(path, write, binary):
-    """Writes ``path`` through a temporary file in the same directory.
+@contextlib.contextmanager
+def atomic_output(path, suffix=None):
+    """A unique temporary path beside ``path`` that replaces it on success.
 
-    ``write(f)`` fills the open temporary file; it is then fsynced and moved
-    over ``path`` with ``os.replace`` (atomic on POSIX), so a reader sees
-    either the old file or the whole new one, never a partial write, and
-    concurrent writers never share a temporary name.
+    The one atomic writer of the package. The temporary file is created in
+    the same folder (so ``os.replace`` is atomic) with a unique name
+    (``tempfile.mkstemp``) ending like ``path`` (so writers that infer the
+    format from the suffix, e.g. ``.gz`` or ``.png``, still do) or with
+    ``suffix``. Readers never see a partial file, and concurrent writers
+    never share a temporary file. The file gets the usual permissions
+    (``0o666`` minus the umask, not mkstemp's ``0o600``). On an error the
+    temporary file is removed and ``path`` is left as it was.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file to write; parent folders are created.
+    suffix : str, optional
+        End of the temporary name (default: the suffix of ``path``).
+
+    Yields
+    ------
+    str
+        The temporary path to write to.
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path")
+    >>> with atomic_output(folder / "out.txt") as tmp:
+    ...     with open(tmp, "w") as f:
+    ...         _ = f.write("done")
+    >>> (folder / "out.txt").read_text(), os.listdir(folder)
+    ('done', ['out.txt'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(
+        dir=path.parent,
+        prefix=f".{path.name}.",
+        suffix=path.suffix if suffix is None else suffix,
+    )
+    os.close(fd)
+    try:
+        # mkstemp creates the file 0600: give it the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def atomic_write(path, write, binary):
+    """Writes ``path`` through :func:`atomic_output`, fsynced.
+
+    ``write(f)`` fills the open temporary file (named ``.<name>.*.tmp``);
+    it is then fsynced and moved over ``path`` with ``os.replace`` (atomic
+    on POSIX), so a reader sees either the old file or the whole new one,
+    never a partial write, and concurrent writers never share a temporary
+    name.
 
     Arguments
     ---------
@@ -63,22 +121,15 @@ def atomic_write(path, write, binary):
     >>> path.read_text()
     'hello'
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
+    with atomic_output(path, suffix=".tmp") as temporary:
         with open(
-            fd, "wb" if binary else "w", encoding=None if binary else "utf-8"
+            temporary,
+            "wb" if binary else "w",
+            encoding=None if binary else "utf-8",
         ) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def write_json(path, obj):

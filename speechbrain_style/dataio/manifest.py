@@ -9,6 +9,8 @@ import os
 
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.dataio.files import atomic_write
+
 logger = get_logger(__name__)
 
 
@@ -45,9 +47,10 @@ def outputs_exist(paths):
 def save_manifest(data, path, ensure_ascii=False):
     """Writes a JSON manifest atomically, creating its folder.
 
-    The data is written to ``{path}.tmp`` (utf-8, indent 2) and moved over
-    ``path`` with ``os.replace``, so no partial manifest is left behind if
-    the writing is interrupted.
+    The data (utf-8, indent 2) is written through
+    :func:`speechbrain_style.dataio.files.atomic_write` (a unique temporary
+    file moved over ``path``), so no partial manifest is left behind if the
+    writing is interrupted.
 
     Arguments
     ---------
@@ -68,12 +71,11 @@ def save_manifest(data, path, ensure_ascii=False):
     >>> sorted(p.name for p in path.parent.iterdir())
     ['train.json']
     """
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp_path = f"{path}.tmp"
-    with open(tmp_path, "w", encoding="utf-8") as fout:
-        json.dump(data, fout, indent=2, ensure_ascii=ensure_ascii)
-    os.replace(tmp_path, path)
+    atomic_write(
+        path,
+        lambda f: json.dump(data, f, indent=2, ensure_ascii=ensure_ascii),
+        binary=False,
+    )
 
 
 def format_counts(counts):

@@ -32,6 +32,7 @@ from speechbrain_style.dataio.audio import (
     AudioError,
     get_audio_info,
     load_audio_segment,
+    pad_signals,
 )
 
 DEFAULT_WINDOW_SECONDS = 10.0
@@ -151,15 +152,11 @@ def _as_levels(output):
 
 
 def _pad(signals):
-    """Zero-padded (B, T) batch and relative lengths of 1-D signals."""
-    max_len = max(int(sig.shape[0]) for sig in signals)
-    wavs = signals[0].new_zeros(len(signals), max_len)
-    for row, sig in enumerate(signals):
-        wavs[row, : sig.shape[0]] = sig
-    lens = torch.tensor(
-        [sig.shape[0] / max_len for sig in signals], device=wavs.device
+    """Zero-padded (B, T) batch and relative lengths of 1-D signals, on
+    the device and in the dtype of the first signal."""
+    return pad_signals(
+        signals, dtype=signals[0].dtype, device=signals[0].device
     )
-    return wavs, lens
 
 
 class _WindowPool:

@@ -27,17 +27,15 @@ and 400 distractors from the other classes, Recall@K per class and the
 unweighted average over classes. Trials are saved to disk
 (:func:`get_or_make_trials`) so that every model is scored on the same ones;
 under DDP only the main process draws and writes them, the others read the
-file after a barrier. Files are written atomically (:func:`atomic_output`).
+file after a barrier. Files are written atomically
+(:func:`speechbrain_style.dataio.files.atomic_output`).
 
 Authors
  * speechbrain-style contributors 2025
 """
 
-import contextlib
 import gzip
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -45,6 +43,8 @@ import numpy as np
 import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_style.dataio.files import atomic_output
 
 logger = get_logger(__name__)
 
@@ -63,56 +63,6 @@ def _as_numpy(x, name):
         return np.asarray(x)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be array-like, got {type(x)}") from err
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """A unique temporary path beside ``path`` that replaces it on success.
-
-    The temporary file is created in the same folder (so ``os.replace`` is
-    atomic) with a unique name (``tempfile.mkstemp``) ending like ``path``
-    (so writers that infer the format from the suffix, e.g. ``.gz`` or
-    ``.png``, still do). Readers never see a partial file, and concurrent
-    writers never share a temporary file. On an error the temporary file is
-    removed and ``path`` is left as it was.
-
-    Arguments
-    ---------
-    path : str or Path
-        The file to write; parent folders are created.
-
-    Yields
-    ------
-    str
-        The temporary path to write to.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> with atomic_output(f"{folder}/out.txt") as tmp:
-    ...     with open(tmp, "w") as f:
-    ...         _ = f.write("done")
-    >>> open(f"{folder}/out.txt").read(), os.listdir(folder)
-    ('done', ['out.txt'])
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
-    )
-    os.close(fd)
-    try:
-        # mkstemp creates the file 0600: give it the usual permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        yield temporary
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _check_scores_relevance(scores, relevance):

@@ -19,11 +19,8 @@ Authors
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.evaluation.metrics import (
-    as_float_matrix,
-    as_labels,
-    atomic_output,
-)
+from speechbrain_style.dataio.files import atomic_output
+from speechbrain_style.evaluation.metrics import as_float_matrix, as_labels
 
 logger = get_logger(__name__)
 

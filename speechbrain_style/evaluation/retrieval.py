@@ -28,9 +28,9 @@ import os
 import numpy as np
 import torch
 
+from speechbrain_style.dataio.files import atomic_output
 from speechbrain_style.evaluation.base import Evaluator
 from speechbrain_style.evaluation.metrics import (
-    atomic_output,
     get_or_make_trials,
     retrieval_metrics,
     trial_recall,
@@ -393,7 +393,7 @@ def save_results(results, folder, name="retrieval"):
     """Writes ``results`` as JSON and the text table next to it.
 
     Every file is written atomically (a unique temporary file replaced
-    into place, :func:`speechbrain_style.evaluation.metrics.atomic_output`).
+    into place, :func:`speechbrain_style.dataio.files.atomic_output`).
     Under DDP call it on the main process only (``StyleRetrievalBrain``
     does).
 

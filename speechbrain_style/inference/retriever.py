@@ -31,7 +31,11 @@ import torch
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.dataio.audio import get_duration, load_audio
+from speechbrain_style.dataio.audio import (
+    get_duration,
+    load_audio,
+    pad_signals,
+)
 from speechbrain_style.dataio.windows import (
     DEFAULT_WINDOW_SECONDS,
     embed_file_in_windows,
@@ -634,32 +638,3 @@ class StyleRetriever(Pretrained):
     def forward(self, wavs, wav_lens=None):
         """Speech embeddings of a batch (see ``encode_audio``)."""
         return self.encode_audio(wavs, wav_lens)
-
-
-def pad_signals(signals):
-    """Right-pads 1-D signals into a batch with relative lengths.
-
-    Arguments
-    ---------
-    signals : list of torch.Tensor
-        1-D waveforms.
-
-    Returns
-    -------
-    wavs : torch.Tensor
-        (B, T_max) zero-padded batch.
-    lens : torch.Tensor
-        (B,) relative lengths.
-
-    Example
-    -------
-    >>> wavs, lens = pad_signals([torch.ones(2), torch.ones(4)])
-    >>> wavs.shape, lens.tolist()
-    (torch.Size([2, 4]), [0.5, 1.0])
-    """
-    max_len = max(len(s) for s in signals)
-    wavs = torch.zeros(len(signals), max_len)
-    for i, sig in enumerate(signals):
-        wavs[i, : len(sig)] = sig
-    lens = torch.tensor([len(s) / max_len for s in signals])
-    return wavs, lens

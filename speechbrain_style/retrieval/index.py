@@ -67,6 +67,7 @@ from speechbrain_style.dataio.audio import (
     get_duration,
     load_audio,
     load_audio_segment,
+    pad_signals,
 )
 from speechbrain_style.dataio.files import (
     atomic_write,
@@ -1508,12 +1509,8 @@ def _load_item(item, sample_rate, allow_silent, silence_threshold):
 
 def _encode(encode_batch, loaded, batch_ids):
     """Pads a batch, runs the encoder and checks/normalises its output."""
-    lengths = torch.tensor([wav.shape[0] for _, wav in loaded])
-    max_len = int(lengths.max())
-    wavs = torch.zeros(len(loaded), max_len)
-    for row, (_, wav) in enumerate(loaded):
-        wavs[row, : wav.shape[0]] = wav
-    lens = lengths.float() / max_len
+    wavs, lens = pad_signals([wav for _, wav in loaded])
+    max_len = wavs.shape[1]
     try:
         embs = encode_batch(wavs, lens)
     except RuntimeError as e:

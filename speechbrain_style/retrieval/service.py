@@ -45,6 +45,7 @@ from collections import OrderedDict
 
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_style.dataio.files import atomic_output
 from speechbrain_style.retrieval.filters import FilterError
 from speechbrain_style.retrieval.filters import parse_filters as _parse_filters
 
@@ -182,14 +183,8 @@ class WavCache:
         folder = self.folder
         name = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
         path = os.path.join(folder, name + ".wav")
-        handle, partial = tempfile.mkstemp(dir=folder, suffix=".part")
-        os.close(handle)
-        try:
+        with atomic_output(path, suffix=".part") as partial:
             make(partial)
-            os.replace(partial, path)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
         size = os.path.getsize(path)
         with self._lock:
             if key in self._files:

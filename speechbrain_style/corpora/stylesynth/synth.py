@@ -70,8 +70,9 @@ on three sentences per setting):
   eSpeak's automatic gain control never triggers; wavs are peak-normalised
   to -1 dBFS afterwards.
 
-eSpeak NG outputs 22,050 Hz; the corpus is resampled (polyphase) to
-16 kHz. Synthesis runs about 400x faster than real time.
+eSpeak NG outputs 22,050 Hz; the corpus is resampled (torchaudio's
+windowed-sinc ``resample``) to 16 kHz. Synthesis runs about 400x faster
+than real time.
 
 Example
 -------
@@ -102,6 +103,8 @@ import soundfile as sf
 from speechbrain.utils.logger import get_logger
 from tqdm import tqdm
 
+from speechbrain_style.dataio.audio import resample
+
 logger = get_logger(__name__)
 
 STYLE_FACTORS = {
@@ -129,7 +132,10 @@ RANGE_PITCH_OFFSET = {"monotone": 12, "normal": 0, "animated": -12}
 ESPEAK_VOLUME = 50
 PEAK_DBFS = -1.0
 SPLITS = ("train", "valid", "test")
-CORPUS_FORMAT = 1
+CORPUS_FORMAT = 2
+"""Part of the cache key of a corpus (``corpus.json``): bumped when the
+same settings give other bytes (2: torchaudio resampling, was scipy's
+polyphase ``resample_poly``)."""
 _VARIANT_PREFIX = "sbstyle_"
 
 # eSpeak NG API constants (speak_lib.h)
@@ -425,16 +431,6 @@ class EspeakSynthesizer:
         return samples.astype(np.float32) / 32768.0, self.sample_rate
 
 
-def _resample(wav, orig_sr, new_sr):
-    if orig_sr == new_sr:
-        return wav.astype(np.float32)
-    from scipy.signal import resample_poly
-
-    g = math.gcd(orig_sr, new_sr)
-    out = resample_poly(wav.astype(np.float64), new_sr // g, orig_sr // g)
-    return out.astype(np.float32)
-
-
 def _split_counts(total, ratios):
     """Splits ``total`` by ``ratios`` (largest remainder), at least 1 each."""
     weights = np.asarray(ratios, dtype=np.float64) / float(np.sum(ratios))
@@ -696,7 +692,7 @@ def synthesize_corpus(
                 range=params["range"],
                 seed=params["seed"],
             )
-            wav = _resample(wav, native_sr, int(sample_rate))
+            wav = resample(wav, native_sr, int(sample_rate)).numpy()
             wav *= peak / max(float(np.abs(wav).max()), 1e-9)
             utt_id = item["utt_id"]
             sf.write(
