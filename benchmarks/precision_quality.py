@@ -37,7 +37,7 @@ import time
 import torch
 
 from speechbrain_style.corpora.stylesynth import factors
-from speechbrain_style.dataio.audio import load_manifest
+from speechbrain_style.dataio.manifest import load_manifest
 from speechbrain_style.evaluation.retrieval import (
     RetrievalEvaluator,
     format_table,

@@ -18,7 +18,10 @@ import sys
 import warnings
 
 MOVED_MODULES = {
-    "speechbrain_style.audio": "speechbrain_style.dataio.audio",
+    "speechbrain_style.audio": (
+        "speechbrain_style.dataio.audio",
+        "speechbrain_style.dataio.manifest",
+    ),
     "speechbrain_style.caption_evaluation": (
         "speechbrain_style.evaluation.caption"
     ),

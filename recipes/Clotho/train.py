@@ -26,13 +26,14 @@ from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.brain import StyleRetrievalBrain
-from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.dataio.audio import make_audio_pipeline
 from speechbrain_style.dataio.captions import (
     clip_items,
     expand_captions,
     make_caption_pipeline,
     make_clip_label_pipeline,
 )
+from speechbrain_style.dataio.manifest import load_manifest
 
 logger = get_logger(__name__)
 

@@ -27,7 +27,8 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_style.brain import StyleRetrievalBrain
-from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.dataio.audio import make_audio_pipeline
+from speechbrain_style.dataio.manifest import load_manifest
 from speechbrain_style.dataio.pipelines import check_label_values
 from speechbrain_style.prompts.emotion import (
     make_style_description_pipeline,

@@ -33,7 +33,7 @@ from speechbrain.dataio.sampler import ReproducibleWeightedRandomSampler
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_style.brain import StyleRetrievalBrain
-from speechbrain_style.dataio.audio import load_manifest
+from speechbrain_style.dataio.manifest import load_manifest
 from speechbrain_style.dataio.pipelines import (
     check_label_values,
     make_manifest_audio_pipeline,

@@ -31,7 +31,7 @@ from msp_podcast_prepare import prepare_msp_podcast
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_style.brain import StyleRetrievalBrain
-from speechbrain_style.dataio.audio import load_manifest
+from speechbrain_style.dataio.manifest import load_manifest
 from speechbrain_style.dataio.pipelines import (
     items_with_values,
     make_dimensional_level_pipeline,

@@ -25,7 +25,8 @@ from synth_prepare import prepare_synth
 
 from speechbrain_style.brain import StyleRetrievalBrain
 from speechbrain_style.corpora.stylesynth import factors
-from speechbrain_style.dataio.audio import load_manifest, make_audio_pipeline
+from speechbrain_style.dataio.audio import make_audio_pipeline
+from speechbrain_style.dataio.manifest import load_manifest
 
 
 class StyleSynthBrain(StyleRetrievalBrain):

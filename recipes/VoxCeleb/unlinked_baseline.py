@@ -27,7 +27,8 @@ from hyperpyyaml import load_hyperpyyaml
 from tqdm import tqdm
 from train import prepare_corpus
 
-from speechbrain_style.dataio.audio import load_audio, load_manifest
+from speechbrain_style.dataio.audio import load_audio
+from speechbrain_style.dataio.manifest import load_manifest
 from speechbrain_style.evaluation.speaker import speaker_retrieval_metrics
 from speechbrain_style.inference.retriever import pad_signals
 from speechbrain_style.prompts.speaker import SpeakerDescriber

@@ -103,7 +103,7 @@ def _read_text_lines(path, what):
 
 def _read_items(args):
     """Items to index and files skipped: ({id: {"wav", ...}}, [(path, why)])."""
-    from speechbrain_style.dataio.audio import load_manifest, scan_audio_dir
+    from speechbrain_style.dataio.manifest import load_manifest, scan_audio_dir
 
     if args.manifest:
         replacements = {}

@@ -12,14 +12,16 @@ from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain_style import audio
 from speechbrain_style.dataio.audio import (
     AudioError,
-    check_manifest,
     get_duration,
-    list_audio_files,
     load_audio,
     load_audio_segment,
-    load_manifest,
     make_audio_pipeline,
     random_crop,
+)
+from speechbrain_style.dataio.manifest import (
+    check_manifest,
+    list_audio_files,
+    load_manifest,
 )
 
 

@@ -17,7 +17,8 @@ import torch
 
 from speechbrain_style.cli.main import main
 from speechbrain_style.corpora.stylesynth.synth import synthesize_corpus
-from speechbrain_style.dataio.audio import load_audio, load_manifest
+from speechbrain_style.dataio.audio import load_audio
+from speechbrain_style.dataio.manifest import load_manifest
 from speechbrain_style.inference.export import write_inference_folder
 from speechbrain_style.inference.retriever import StyleRetriever, pad_signals
 from speechbrain_style.lobes import (
