@@ -17,6 +17,7 @@ Authors
  * speechbrain-style contributors 2026
 """
 
+import numpy as np
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_style.dataio.files import atomic_output
@@ -92,7 +93,8 @@ def save_figure(fig, path, dpi=110):
 def tsne_embed(x, perplexity=30.0, n_iter=1000, seed=0):
     """2-D t-SNE coordinates of (N, D) points (scikit-learn's ``TSNE``).
 
-    PCA initialisation, automatic learning rate, exact gradients for
+    PCA initialisation (random when every point is the same), automatic
+    learning rate, exact gradients for
     N < 1000 and Barnes-Hut above; the perplexity is lowered to
     (N - 1) / 3 when it is larger (t-SNE needs perplexity < N).
 
@@ -114,7 +116,6 @@ def tsne_embed(x, perplexity=30.0, n_iter=1000, seed=0):
 
     Example
     -------
-    >>> import numpy as np
     >>> x = np.random.default_rng(0).normal(size=(20, 5))
     >>> tsne_embed(x, perplexity=5, n_iter=250).shape
     (20, 2)
@@ -128,11 +129,16 @@ def tsne_embed(x, perplexity=30.0, n_iter=1000, seed=0):
     if perplexity <= 1:
         raise ValueError(f"perplexity must be > 1, got {perplexity}")
     perplexity = min(perplexity, max((n - 1) / 3, 1.5))
+    # PCA initialisation divides by the spread of the first component:
+    # points that are all the same (an untrained model's identical texts)
+    # start from a random layout instead of NaN.
+    spread = np.abs(x - x.mean(axis=0)).max()
+    degenerate = spread <= 1e-12 * max(1.0, np.abs(x).max())
     tsne = TSNE(
         n_components=2,
         perplexity=perplexity,
         max_iter=max(int(n_iter), 250),
-        init="pca",
+        init="random" if degenerate else "pca",
         learning_rate="auto",
         method="exact" if n < 1000 else "barnes_hut",
         random_state=seed,
@@ -182,7 +188,6 @@ def tsne_plot(
 
     Example
     -------
-    >>> import numpy as np
     >>> x = np.random.default_rng(0).normal(size=(8, 3))
     >>> path = str(getfixture("tmp_path") / "tsne.png")
     >>> coords = tsne_plot({"a": x}, list("aabbccdd"), path, n_iter=250)

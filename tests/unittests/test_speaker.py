@@ -154,6 +154,14 @@ def test_tsne_separates_clusters():
         tsne_embed(x[:3])
 
 
+def test_tsne_of_identical_points_is_finite():
+    # an untrained model's descriptions can all embed to one point: the PCA
+    # initialisation would divide by zero (a recipe's test stage crashed)
+    same = np.ones((8, 4))
+    assert np.isfinite(tsne_embed(same, perplexity=2, n_iter=250)).all()
+    assert np.isfinite(tsne_embed(same * 1e6, perplexity=2, n_iter=250)).all()
+
+
 def test_tsne_plot_writes_a_png(tmp_path):
     x, labels = _clusters(2, per_cluster=10, num=3)
     path = tmp_path / "tsne.png"
