@@ -159,8 +159,7 @@ def test_probabilities_and_accuracy_on_unseen_sentences(setup):
         [p == t for p, t in zip(predicted, setup["truth"], strict=True)]
     )
     # whispered vs modal (about half each): chance is about 0.5
-    # chance is 0.5 (two classes); the tiny model scored 0.75 to 1.0 across
-    # runs since the corpus is resampled by torchaudio (CORPUS_FORMAT 2)
+    # the tiny model scored 0.75 to 1.0 across runs (torchaudio corpus)
     assert accuracy >= 0.7, (accuracy, predicted, setup["truth"])
     # swapping the candidates swaps the columns
     swapped = model.classify(setup["files"], LABELS[::-1])
