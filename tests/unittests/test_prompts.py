@@ -375,3 +375,50 @@ def test_python_random_is_accepted_and_seeded():
     factors = {"sex": "female", "rate": "fast", "phonation": "whispered"}
     a = [describer.describe(factors, random.Random(9)) for _ in range(3)]
     assert len(set(a)) == 1
+
+
+def _describe_items(items, **kwargs):
+    from speechbrain.dataio.dataset import DynamicItemDataset
+
+    from speechbrain_style.corpora.stylesynth.factors import (
+        make_description_pipeline,
+    )
+
+    data = DynamicItemDataset(
+        items,
+        dynamic_items=[make_description_pipeline(**kwargs)],
+        output_keys=["description", "text_labels"],
+    )
+    return [data[i] for i in range(len(data))]
+
+
+def test_description_pipeline_quotes_the_transcript():
+    transcript = "The market square is busy on Saturday mornings."
+    factors = {"sex": "male", "pitch": "low", "rate": "slow"}
+    factors.update(range="monotone", phonation="modal")
+    items = {f"u{i}": dict(factors, text=transcript) for i in range(400)}
+    random.seed(3)
+    quoted = _describe_items(items, transcript_probability=0.5)
+    with_quote = [
+        out["description"]
+        for out in quoted
+        if f'"{transcript}"' in out["description"]
+    ]
+    # about half quote it, on either side, and the labels are unchanged
+    assert 150 < len(with_quote) < 250
+    assert any(d.startswith('"') for d in with_quote)
+    assert any(d.endswith('"') for d in with_quote)
+    for out in quoted:
+        text = out["description"].replace(f'"{transcript}"', "").strip()
+        assert _mentions(text, "train") == {
+            f: {STYLE_FACTORS[f][label]}
+            for f, label in zip(
+                STYLE_FACTORS, out["text_labels"].tolist(), strict=True
+            )
+            if label != -1
+        }, out["description"]
+    # off by default: the transcript is not even read
+    plain = _describe_items(dict.fromkeys(items, factors))
+    assert not any('"' in out["description"] for out in plain)
+    with pytest.raises(ValueError, match="transcript_probability"):
+        _describe_items(items, transcript_probability=1.5)

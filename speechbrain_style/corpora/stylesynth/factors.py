@@ -155,13 +155,49 @@ def make_label_pipeline():
     return label_pipeline
 
 
-def make_description_pipeline(bank="train"):
+def with_transcript(description, transcript, rng):
+    """Quotes the spoken words before or after a description (at random).
+
+    Words that say nothing about the speaking style, in the description:
+    the text side learns to ignore them, as it must for the unseen wordings
+    of real queries ("Here, somebody reads a sentence ...").
+
+    Arguments
+    ---------
+    description : str
+        A style description.
+    transcript : str
+        What is said in the utterance.
+    rng : numpy.random.Generator
+        Chooses the side.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> sides = {with_transcript("A man.", "Hi.", rng) for _ in range(9)}
+    >>> sorted(sides)
+    ['"Hi." A man.', 'A man. "Hi."']
+    """
+    quote = f'"{transcript.strip()}"'
+    if rng.random() < 0.5:
+        return f"{quote} {description}"
+    return f"{description} {quote}"
+
+
+def make_description_pipeline(bank="train", transcript_probability=0.0):
     """Pipeline: factor values -> a random description and its labels.
 
     Arguments
     ---------
     bank : str
         Description bank ("train"; "heldout" is for evaluation only).
+    transcript_probability : float
+        Probability that the description also quotes the utterance's
+        transcript (``with_transcript``; the pipeline then takes ``text``).
 
     Returns
     -------
@@ -169,15 +205,24 @@ def make_description_pipeline(bank="train"):
         A SpeechBrain dynamic item providing ``description`` and
         ``text_labels``.
     """
+    if not 0.0 <= transcript_probability <= 1.0:
+        raise ValueError(
+            f"transcript_probability must be in [0, 1], got "
+            f"{transcript_probability}"
+        )
     describer = StyleDescriber(bank=bank, unobservable=UNOBSERVABLE_FACTORS)
+    takes = FACTORS + (("text",) if transcript_probability > 0 else ())
 
-    @sb.utils.data_pipeline.takes(*FACTORS)
+    @sb.utils.data_pipeline.takes(*takes)
     @sb.utils.data_pipeline.provides("description", "text_labels")
     def description_pipeline(*values):
         """Factor values -> a random description and the factors it names."""
+        rng = _rng()
         text, labels = describer.describe_with_labels(
-            dict(zip(FACTORS, values, strict=True)), _rng()
+            dict(zip(FACTORS, values[: len(FACTORS)], strict=True)), rng
         )
+        if transcript_probability > 0 and rng.random() < transcript_probability:
+            text = with_transcript(text, values[len(FACTORS)], rng)
         yield text
         yield torch.LongTensor(labels)
 
