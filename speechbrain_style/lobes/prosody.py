@@ -56,6 +56,10 @@ from torch import nn
 F0_NORMS = ("none", "utterance", "both")
 F0_REFERENCE_HZ = 100.0
 NUM_UTTERANCE_STATS = 8
+# Spreads and changes of F0 (standard deviation, frame-to-frame change) are
+# given in semitones: in octaves they are ~0.01-0.3, two orders of magnitude
+# below the other inputs of the output layer, which made them slow to learn.
+SEMITONES_PER_OCTAVE = 12.0
 
 
 def _check_lens(wavs, lens):
@@ -416,11 +420,15 @@ def utterance_statistics(
 ):
     """Per-utterance prosody statistics over valid (and voiced) frames.
 
-    Voiced log-F0 mean, standard deviation and 10th / 50th / 90th
-    percentiles (octaves), voiced fraction, energy standard deviation
-    (bels) and mean absolute frame-to-frame log-F0 change over voiced
-    pairs (octaves per frame, x 10). Utterances without voiced frames get
-    zeros for the F0 statistics.
+    Voiced log-F0 mean (octaves), standard deviation (semitones), 10th /
+    50th / 90th percentiles (octaves), voiced fraction, energy standard
+    deviation (bels) and mean absolute frame-to-frame log-F0 change over
+    voiced pairs (semitones per 10 frames). Utterances without voiced
+    frames get zeros for the F0 statistics.
+
+    The spreads are in semitones so that every statistic has a magnitude
+    near 1 (a monotone, a normal and an animated eSpeak NG voice: standard
+    deviation ~0.1, ~1.8 and ~3.1 semitones).
 
     Arguments
     ---------
@@ -443,7 +451,7 @@ def utterance_statistics(
     >>> feats[0, :, 1] = torch.tensor([1.0, 1.0, 1.0, 0.0])
     >>> stats = utterance_statistics(feats, torch.ones(1, 4, dtype=bool))
     >>> [round(v, 3) for v in stats[0, :3].tolist()], stats[0, 5].item()
-    ([1.0, 0.816, 0.2], 0.75)
+    ([1.0, 9.798, 0.2], 0.75)
     """
     rows = []
     for feat, valid in zip(feats, mask, strict=True):
@@ -469,13 +477,13 @@ def utterance_statistics(
             torch.stack(
                 [
                     lf0.mean(),
-                    lf0.std(unbiased=False),
+                    SEMITONES_PER_OCTAVE * lf0.std(unbiased=False),
                     q[0],
                     q[1],
                     q[2],
                     voiced.float().mean(),
                     e_std,
-                    10 * slope,
+                    10 * SEMITONES_PER_OCTAVE * slope,
                 ]
             )
         )
