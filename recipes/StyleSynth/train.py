@@ -19,6 +19,7 @@ Authors
 import sys
 
 import speechbrain as sb
+import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from synth_prepare import prepare_synth
@@ -67,6 +68,10 @@ class StyleSynthBrain(StyleRetrievalBrain):
             text_labels=text_labels,
             gather=stage == sb.Stage.TRAIN,
         )
+        if stage == sb.Stage.TRAIN and self.hparams.factor_classifier_weight:
+            loss = loss + self.hparams.factor_classifier_weight * (
+                self.factor_objective(speech, batch)
+            )
         if stage == sb.Stage.TRAIN and self.hparams.rank_loss_weight:
             # EmotionRankCLAP's ordinal objective over pitch/rate levels
             values = self.batch_tensor(batch, "ordinal_values").float()
@@ -76,6 +81,31 @@ class StyleSynthBrain(StyleRetrievalBrain):
                 )
             )
         return loss
+
+    def factor_objective(self, speech, batch):
+        """Mean cross-entropy of each factor's classes on the speech side.
+
+        One linear classifier over the searched speech embedding, its
+        outputs split into the values of each factor (``STYLE_FACTORS``
+        order); inaudible factors (label ``NOT_AUDIBLE``) are left out.
+        """
+        logits = self.modules.factor_classifier(
+            self.retrieval_embedding(speech).float()
+        )
+        sizes = [len(values) for values in factors.STYLE_FACTORS.values()]
+        if logits.shape[-1] != sum(sizes):
+            raise ValueError(
+                f"factor_classifier has {logits.shape[-1]} outputs, the "
+                f"factors have {sum(sizes)} values {sizes}"
+            )
+        labels = self.batch_tensor(batch, "speech_labels")
+        losses = []
+        for column, part in enumerate(logits.split(sizes, dim=-1)):
+            target = labels[:, column]
+            audible = target >= 0
+            if audible.any():
+                losses.append(F.cross_entropy(part[audible], target[audible]))
+        return sum(losses) / len(losses)
 
     def init_optimizers(self):
         """Encoders and heads (+ logit scale) get their own AdamW."""
@@ -135,8 +165,14 @@ def dataio_prepare(hparams):
         ``{"train": ..., "valid": ..., "test": ...}`` DynamicItemDatasets.
     """
     label_pipeline = factors.make_label_pipeline()
-    description_pipeline = factors.make_description_pipeline(bank="train")
+    description_pipeline = factors.make_description_pipeline(
+        bank="train",
+        transcript_probability=hparams["transcript_probability"],
+    )
     ordinal_pipeline = factors.make_ordinal_pipeline(hparams["ordinal_factors"])
+    required_keys = ("wav", "duration", *factors.FACTORS)
+    if hparams["transcript_probability"]:
+        required_keys += ("text",)
     datasets = {}
     for split in ("train", "valid", "test"):
         train = split == "train"
@@ -153,7 +189,7 @@ def dataio_prepare(hparams):
         # Checked on load: a missing field is an error naming the item.
         data = load_manifest(
             hparams[f"{split}_annotation"],
-            required_keys=("wav", "duration", *factors.FACTORS),
+            required_keys=required_keys,
             replacements={"data_root": hparams["data_folder"]},
         )
         dataset = sb.dataio.dataset.DynamicItemDataset(
@@ -193,6 +229,9 @@ if __name__ == "__main__":
         },
     )
     datasets = dataio_prepare(hparams)
+    if not hparams["factor_classifier_weight"]:
+        # unused parameters would stall DistributedDataParallel
+        hparams["modules"].pop("factor_classifier", None)
 
     brain = StyleSynthBrain(
         modules=hparams["modules"],
