@@ -65,6 +65,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
+# the repository root: the benchmark reuses the helpers of tests/
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from speechbrain_style.dataio.audio import load_audio
 from speechbrain_style.inference.precision import (
     PRECISIONS,

@@ -37,10 +37,14 @@ import argparse
 import json
 import os
 import random
+import sys
 
 import numpy as np
 import torch
 from torch import nn
+
+# the repository root: the benchmark reuses the helpers of tests/
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from speechbrain_style import factors
 from speechbrain_style.corpora.stylesynth.synth import UNOBSERVABLE_FACTORS

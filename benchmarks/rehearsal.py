@@ -67,6 +67,8 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the benchmark reuses the helpers of tests/
+sys.path.insert(0, ROOT)
 RECIPES_DIR = os.path.join(ROOT, "recipes")
 HPARAMS_DIR = os.path.join(ROOT, "hparams")
 PHASES = ("train", "valid", "test")
