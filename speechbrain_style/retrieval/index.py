@@ -784,8 +784,9 @@ def build_index(
         L2-normalised; others are normalised here with a warning.
     items : dict
         Ordered ``{item_id: {"wav": path, **metadata}}``, e.g. a manifest
-        from :func:`speechbrain_style.dataio.manifest.load_manifest`. A ``duration``
-        field (seconds) avoids reading file headers for sorting.
+        from :func:`speechbrain_style.dataio.manifest.load_manifest`. A
+        ``duration`` field (seconds) avoids reading file headers for
+        sorting.
     out_dir : str or os.PathLike
         Index directory (created if needed; an index there built from other
         inputs is replaced).

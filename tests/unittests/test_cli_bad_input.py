@@ -1075,11 +1075,16 @@ def test_debug_reraises_in_process(ctx, tmp_path, monkeypatch, how):
         assert main(argv) == 1
 
 
+NUM_INTERRUPTED_FILES = 120
+
+
 def test_ctrl_c_exits_130_and_the_rerun_finishes(ctx, tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
-    for i in range(20):
-        sf.write(folder / f"u{i:02d}.wav", _signal(1.0, 100 + 7 * i, i), 16000)
+    # enough work that the interrupt always lands before the index is done
+    # (20 files were indexed before the signal on a busy machine)
+    for i in range(NUM_INTERRUPTED_FILES):
+        sf.write(folder / f"u{i:03d}.wav", _signal(1.0, 100 + i, i), 16000)
     argv = _index(
         ctx, folder, tmp_path, "--batch-size", "1", option="--audio-dir"
     )
@@ -1125,7 +1130,7 @@ def test_ctrl_c_exits_130_and_the_rerun_finishes(ctx, tmp_path):
     code = main(argv + ["--quiet"])
     assert code == 0
     items = json.loads((tmp_path / "index" / "items.json").read_text())
-    assert len(items) == 20
+    assert len(items) == NUM_INTERRUPTED_FILES
 
 
 # --- gaps fixed -----------------------------------------------------------
