@@ -13,6 +13,13 @@ Nothing is cropped at random outside training: long recordings are embedded
 in fixed windows (``eval_window_seconds``, ``eval_hop_seconds``) pooled by
 their length-weighted mean.
 
+Two options for manifests with more than descriptions: a transcript field
+(``transcript_field``) quoted into a share of the training descriptions
+(``transcript_probability``), so the text side learns to ignore words that
+say nothing about the style; and metadata fields (``classifier_fields``)
+classified from the speech embedding (``classifier_weight``), so factors
+the descriptions mention only now and then stay in it.
+
 > python train.py hparams/descriptions_ecapa_minilm.yaml --data_folder=DIR
 
 The embedded corpus, converted first (see stylesynth_to_descriptions.py):
@@ -36,12 +43,17 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_style.brain import StyleRetrievalBrain
+from speechbrain_style.brain import StyleRetrievalBrain, unwrap
 from speechbrain_style.dataio.audio import load_audio_segment, random_crop
+from speechbrain_style.dataio.descriptions import (
+    check_transcript_option,
+    with_transcript,
+)
 from speechbrain_style.dataio.windows import (
     embed_in_windows,
     seconds_to_samples,
 )
+from speechbrain_style.lobes.metadata import metadata_classes
 from speechbrain_style.nnet.description_loss import (
     description_id_sets,
     normalise_description,
@@ -84,16 +96,18 @@ class DescriptionBrain(StyleRetrievalBrain):
         return speech, text
 
     def compute_objectives(self, predictions, batch, stage):
-        """Multi-positive InfoNCE at each head level.
+        """Multi-positive InfoNCE at each head level (+ metadata classes).
 
         A recording's labels are the ids of all its descriptions, a
         description's label its id: every description of a recording is a
-        positive of it (also when drawn for another recording).
+        positive of it (also when drawn for another recording). With
+        ``classifier_fields``, training adds ``classifier_weight`` times the
+        metadata classifier's loss on the searched speech embedding.
         """
         speech, text = predictions
         if text is None:  # test batches: retrieval metrics only
             return self.no_loss()
-        return self.contrastive_objective(
+        loss = self.contrastive_objective(
             self.hparams.contrastive_loss,
             speech,
             text,
@@ -102,6 +116,13 @@ class DescriptionBrain(StyleRetrievalBrain):
             text_labels=self.batch_tensor(batch, "text_labels"),
             gather=stage == sb.Stage.TRAIN,
         )
+        if stage == sb.Stage.TRAIN and "metadata_classifier" in self.modules:
+            classifier = self.modules.metadata_classifier
+            logits = classifier(self.retrieval_embedding(speech).float())
+            loss = loss + self.hparams.classifier_weight * unwrap(
+                classifier
+            ).loss_from_logits(logits, self.batch_tensor(batch, "targets"))
+        return loss
 
     def init_optimizers(self):
         """Encoders and heads (+ logit scale) get their own AdamW."""
@@ -169,9 +190,10 @@ def dataio_prepare(hparams, replacements):
         )
         for split in ("train", "valid", "test")
     }
-    vocabulary, width = {}, 1
+    vocabulary, width, manifest_fields = {}, 1, set()
     for dataset in datasets.values():
         for item in dataset.data.values():
+            manifest_fields.update(item)
             width = max(width, len(item["descriptions"]))
             for text in item["descriptions"]:
                 vocabulary.setdefault(
@@ -207,13 +229,25 @@ def dataio_prepare(hparams, replacements):
         """The ids of all the recording's descriptions, padded with -1."""
         return description_id_sets(descriptions, vocabulary, width)
 
-    @sb.utils.data_pipeline.takes("descriptions")
+    # quote the transcript into a share of the training descriptions
+    transcript_field = hparams["transcript_field"]
+    quote_probability = hparams["transcript_probability"]
+    check_transcript_option(
+        transcript_field, quote_probability, manifest_fields
+    )
+    quoting = (transcript_field,) if quote_probability else ()
+
+    @sb.utils.data_pipeline.takes("descriptions", *quoting)
     @sb.utils.data_pipeline.provides("description", "text_labels")
-    def train_description_pipeline(descriptions):
-        """One random description of the recording, and its id."""
+    def train_description_pipeline(descriptions, transcript=None):
+        """One random description of the recording (the transcript quoted
+        into it with ``transcript_probability``), and its id."""
         text = random.choice(descriptions)
+        label = vocabulary[normalise_description(text)]
+        if transcript and random.random() < quote_probability:
+            text = with_transcript(text, transcript, random)
         yield text
-        yield torch.LongTensor([vocabulary[normalise_description(text)]])
+        yield torch.LongTensor([label])
 
     @sb.utils.data_pipeline.takes("descriptions")
     @sb.utils.data_pipeline.provides("description", "text_labels")
@@ -231,12 +265,24 @@ def dataio_prepare(hparams, replacements):
         labels = dict(zip(fields, values, strict=True))
         return {description_field: descriptions, **labels}
 
+    # the metadata classifier's classes, from the training manifest
+    classifier_fields = list(hparams["classifier_fields"] or [])
+    if classifier_fields:
+        classifier = hparams["metadata_classifier"]
+        classifier.set_classes(
+            metadata_classes(datasets["train"].data.values(), classifier_fields)
+        )
+        logger.info(f"Metadata classifier: {classifier.classes}")
+
     filters = dict(hparams["filters"] or {})
     for split, dataset in datasets.items():
         train = split == "train"
         keys = ["id", "sig", "speech_labels"]
         items = [train_audio_pipeline if train else eval_audio_pipeline]
         items.append(recording_label_pipeline)
+        if train and classifier_fields:
+            keys.append("targets")
+            items.append(classifier.target_pipeline())
         if split != "test":
             keys += ["description", "text_labels"]
             items.append(
@@ -297,6 +343,9 @@ if __name__ == "__main__":
     datasets = dataio_prepare(
         hparams, replacements={"data_root": hparams["data_folder"]}
     )
+    if not (hparams["classifier_fields"] and hparams["classifier_weight"]):
+        # unused parameters would stall DistributedDataParallel
+        hparams["modules"].pop("metadata_classifier", None)
 
     # Per-step learning-rate schedules: their length follows from the data
     loader = hparams["train_dataloader_opts"]

@@ -31,6 +31,79 @@ DESCRIPTION_SEPARATOR = "|"
 RESERVED_FIELDS = ("wav", "start", "stop", "duration")
 
 
+def with_transcript(description, transcript, rng):
+    """Quotes the spoken words before or after a description (at random).
+
+    Words that say nothing about the speaking style, in the description:
+    the text side learns to ignore them, as it must for the unseen wordings
+    of real queries ("Here, somebody reads a sentence ..."). Without it, a
+    query's unseen frame words land near whatever trained words they
+    resemble, and the model retrieves by those.
+
+    Arguments
+    ---------
+    description : str
+        A style description.
+    transcript : str
+        What is said in the recording.
+    rng : random.Random or numpy.random.Generator
+        Chooses the side (anything with a ``random()`` method).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> import random
+    >>> rng = random.Random(0)
+    >>> sides = {with_transcript("A man.", " Hi. ", rng) for _ in range(9)}
+    >>> sorted(sides)
+    ['"Hi." A man.', 'A man. "Hi."']
+    """
+    quote = f'"{transcript.strip()}"'
+    if rng.random() < 0.5:
+        return f"{quote} {description}"
+    return f"{description} {quote}"
+
+
+def check_transcript_option(field, probability, fields):
+    """Checks the transcript-quoting options against the manifest's fields.
+
+    Arguments
+    ---------
+    field : str or None
+        The metadata field holding the transcript.
+    probability : float
+        Share of the training descriptions that quote it (0: off).
+    fields : set of str
+        The fields of the manifests' items.
+
+    Raises
+    ------
+    ValueError
+        A probability outside [0, 1], or quoting without a (known) field.
+
+    Example
+    -------
+    >>> check_transcript_option("text", 0.5, {"wav", "text"})
+    >>> check_transcript_option("words", 0.5, {"text"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: transcript_field 'words' is not a field of the manifests ...
+    """
+    if isinstance(probability, bool) or not 0.0 <= probability <= 1.0:
+        raise ValueError(
+            f"transcript_probability must be in [0, 1], got {probability!r}"
+        )
+    if probability and not field:
+        raise ValueError("transcript_probability > 0 needs a transcript_field")
+    if probability and field not in fields:
+        raise ValueError(
+            f"transcript_field {field!r} is not a field of the manifests "
+            f"(their fields: {sorted(fields)})"
+        )
+
+
 class ManifestError(ValueError):
     """A descriptions manifest that cannot be used (the message says why)."""
 

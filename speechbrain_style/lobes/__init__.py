@@ -13,7 +13,9 @@
   fusion with any speech encoder;
 * ``ProjectionHead``: projection (+ transform layers), L2-normalised;
 * ``StyleClassifier``, ``ModalityDiscriminator`` and ``GradientReversal``:
-  the auxiliary heads of expressive speech retrieval.
+  the auxiliary heads of expressive speech retrieval;
+* ``MetadataClassifier``: linear classifiers of metadata fields (values or
+  tag lists) on the speech embedding, an auxiliary loss.
 
 Importing this package imports neither ``transformers`` nor ``funasr``:
 the encoders import them when they are built.
@@ -27,6 +29,7 @@ from speechbrain_style.lobes.auxiliary import (
 from speechbrain_style.lobes.ecapa import ECAPASpeechEncoder
 from speechbrain_style.lobes.emotion2vec import Emotion2VecEncoder
 from speechbrain_style.lobes.heads import ProjectionHead
+from speechbrain_style.lobes.metadata import MetadataClassifier
 from speechbrain_style.lobes.passt import PaSSTEncoder
 from speechbrain_style.lobes.prosody import (
     ProsodyEncoder,
@@ -41,6 +44,7 @@ __all__ = [
     "Emotion2VecEncoder",
     "GradientReversal",
     "HFTextEncoder",
+    "MetadataClassifier",
     "ModalityDiscriminator",
     "PaSSTEncoder",
     "ProjectionHead",

@@ -35,6 +35,7 @@ from speechbrain_style.corpora.stylesynth.synth import (
     UNOBSERVABLE_FACTORS,
     audible_factors,
 )
+from speechbrain_style.dataio.descriptions import with_transcript
 from speechbrain_style.prompts.stylesynth import StyleDescriber
 
 FACTORS = tuple(STYLE_FACTORS)
@@ -153,39 +154,6 @@ def make_label_pipeline():
         yield evaluation_labels(factors)
 
     return label_pipeline
-
-
-def with_transcript(description, transcript, rng):
-    """Quotes the spoken words before or after a description (at random).
-
-    Words that say nothing about the speaking style, in the description:
-    the text side learns to ignore them, as it must for the unseen wordings
-    of real queries ("Here, somebody reads a sentence ...").
-
-    Arguments
-    ---------
-    description : str
-        A style description.
-    transcript : str
-        What is said in the utterance.
-    rng : numpy.random.Generator
-        Chooses the side.
-
-    Returns
-    -------
-    str
-
-    Example
-    -------
-    >>> rng = np.random.default_rng(0)
-    >>> sides = {with_transcript("A man.", "Hi.", rng) for _ in range(9)}
-    >>> sorted(sides)
-    ['"Hi." A man.', 'A man. "Hi."']
-    """
-    quote = f'"{transcript.strip()}"'
-    if rng.random() < 0.5:
-        return f"{quote} {description}"
-    return f"{description} {quote}"
 
 
 def make_description_pipeline(bank="train", transcript_probability=0.0):
