@@ -2,7 +2,7 @@
 # The demo: synthesise the embedded speaking-style corpus, train a small
 # ECAPA-TDNN + MiniLM retrieval model on 2 CPU cores, evaluate it on held-out
 # sentences with the training and the held-out description banks, index the
-# test set and answer three example queries. ~16 minutes, install included.
+# test set and answer three example queries. ~17 minutes, install included.
 # Everything is written under results/ (or $SBSTYLE_RESULTS).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -29,6 +29,10 @@ speaking." of every man). Since the factors are known here,
 ``test_closed_descriptions.json`` also lists, for each test utterance,
 every test description that is true of it: evaluated on it
 (``evaluate.py``), relevance is the truth rather than the annotation.
+``test_trainbank_closed_descriptions.json`` is the same for descriptions of
+the test utterances drawn from the training bank: unseen sentences,
+described the way the training set is (as the test split of an annotated
+corpus is), beside the held-out wordings of the main test.
 
 Authors
  * speechbrain-style contributors 2026
@@ -184,6 +188,36 @@ def closed_descriptions(manifest, drawn):
     return closed
 
 
+def save_closed(manifest, drawn, path):
+    """Saves a test manifest with every drawn description true of each item.
+
+    Arguments
+    ---------
+    manifest : dict
+        ``{utt_id: entry}`` of the test split (its audible factors).
+    drawn : dict
+        ``{utt_id: {description: {factor: value}}}``: the descriptions drawn
+        for each test utterance.
+    path : str
+        Where the manifest goes.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    closed = closed_descriptions(manifest, drawn)
+    save_manifest(
+        {u: dict(e, descriptions=closed[u]) for u, e in manifest.items()}, path
+    )
+    logger.info(
+        "test (closed): each utterance with every test description true of "
+        f"it, {sum(map(len, closed.values())) / len(closed):.1f} on average "
+        f"-> {path}"
+    )
+    return path
+
+
 def convert_stylesynth(
     corpus_folder,
     num_descriptions=5,
@@ -224,7 +258,9 @@ def convert_stylesynth(
     -------
     dict
         ``{split: path}`` of ``<split>_descriptions.json``, and
-        ``test_closed`` (``test_closed_descriptions.json``).
+        ``test_closed`` (``test_closed_descriptions.json``) and
+        ``test_trainbank_closed``
+        (``test_trainbank_closed_descriptions.json``).
 
     Example
     -------
@@ -293,18 +329,27 @@ def convert_stylesynth(
             f"{split}: {len(manifest)} utterances, {num_texts} distinct "
             f"descriptions ({BANKS[split]} bank) -> {paths[split]}"
         )
-    # the test split: its own descriptions only (held-out bank)
-    closed = closed_descriptions(manifest, {u: drawn[u] for u in manifest})
-    for utt_id, texts in closed.items():
-        manifest[utt_id] = dict(manifest[utt_id], descriptions=texts)
-    paths["test_closed"] = os.path.join(
-        out_folder, "test_closed_descriptions.json"
+    # the test split, closed: every test description true of an utterance
+    paths["test_closed"] = save_closed(
+        manifest,
+        {u: drawn[u] for u in manifest},
+        os.path.join(out_folder, "test_closed_descriptions.json"),
     )
-    save_manifest(manifest, paths["test_closed"])
-    logger.info(
-        "test (closed): each utterance with every test description true of "
-        f"it, {sum(map(len, closed.values())) / len(closed):.1f} on average "
-        f"-> {paths['test_closed']}"
+    # the same unseen sentences described with the training bank's wordings
+    # (what a test set annotated like the training set looks like)
+    seen = {
+        utt_id: describe_utterance_with_factors(
+            describers["train"],
+            corpus[utt_id],
+            num_descriptions,
+            np.random.default_rng([seed, len(SPLITS), index]),
+        )
+        for index, utt_id in enumerate(manifest)
+    }
+    paths["test_trainbank_closed"] = save_closed(
+        manifest,
+        seen,
+        os.path.join(out_folder, "test_trainbank_closed_descriptions.json"),
     )
     return paths
 

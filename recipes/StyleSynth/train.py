@@ -70,7 +70,12 @@ class StyleSynthBrain(StyleRetrievalBrain):
         )
         if stage == sb.Stage.TRAIN and self.hparams.factor_classifier_weight:
             loss = loss + self.hparams.factor_classifier_weight * (
-                self.factor_objective(speech, batch)
+                self.factor_objective(speech, batch, "speech_labels")
+            )
+        if stage == sb.Stage.TRAIN and self.hparams.text_classifier_weight:
+            # the same classifier reads the factors a description mentions
+            loss = loss + self.hparams.text_classifier_weight * (
+                self.factor_objective(text, batch, "text_labels")
             )
         if stage == sb.Stage.TRAIN and self.hparams.rank_loss_weight:
             # EmotionRankCLAP's ordinal objective over pitch/rate levels
@@ -82,15 +87,18 @@ class StyleSynthBrain(StyleRetrievalBrain):
             )
         return loss
 
-    def factor_objective(self, speech, batch):
-        """Mean cross-entropy of each factor's classes on the speech side.
+    def factor_objective(self, embeddings, batch, label_key):
+        """Mean cross-entropy of each factor's classes on one side.
 
-        One linear classifier over the searched speech embedding, its
-        outputs split into the values of each factor (``STYLE_FACTORS``
-        order); inaudible factors (label ``NOT_AUDIBLE``) are left out.
+        One linear classifier over the searched embedding, its outputs
+        split into the values of each factor (``STYLE_FACTORS`` order).
+        Factors without a value are left out: inaudible ones
+        (``NOT_AUDIBLE``) on the speech side (``speech_labels``), the ones a
+        description does not mention (-1) on the text side
+        (``text_labels``).
         """
         logits = self.modules.factor_classifier(
-            self.retrieval_embedding(speech).float()
+            self.retrieval_embedding(embeddings).float()
         )
         sizes = [len(values) for values in factors.STYLE_FACTORS.values()]
         if logits.shape[-1] != sum(sizes):
@@ -98,13 +106,15 @@ class StyleSynthBrain(StyleRetrievalBrain):
                 f"factor_classifier has {logits.shape[-1]} outputs, the "
                 f"factors have {sum(sizes)} values {sizes}"
             )
-        labels = self.batch_tensor(batch, "speech_labels")
+        labels = self.batch_tensor(batch, label_key)
         losses = []
         for column, part in enumerate(logits.split(sizes, dim=-1)):
             target = labels[:, column]
             audible = target >= 0
             if audible.any():
                 losses.append(F.cross_entropy(part[audible], target[audible]))
+        if not losses:  # e.g. no description of the batch names a factor
+            return logits.sum() * 0.0
         return sum(losses) / len(losses)
 
     def init_optimizers(self):
@@ -229,7 +239,9 @@ if __name__ == "__main__":
         },
     )
     datasets = dataio_prepare(hparams)
-    if not hparams["factor_classifier_weight"]:
+    if not (
+        hparams["factor_classifier_weight"] or hparams["text_classifier_weight"]
+    ):
         # unused parameters would stall DistributedDataParallel
         hparams["modules"].pop("factor_classifier", None)
 

@@ -217,9 +217,11 @@ def test_embedded_corpus_conversion(tmp_path):
             texts = item["descriptions"]
             assert len(texts) == len(set(texts)) >= 2
             for text in texts:
-                # test: the held-out bank's sentence shapes only
+                # test: the held-out bank's sentence shapes only (the
+                # train-bank test: the test utterances, training wordings)
                 heldout = bool(HELDOUT_OPENINGS.match(text))
-                assert heldout == split.startswith("test"), (split, text)
+                expected = split in ("test", "test_closed")
+                assert heldout == expected, (split, text)
                 # the descriptions describe the utterance
                 if MALE.search(text):
                     assert item["sex"] == "male", text
@@ -239,6 +241,12 @@ def test_embedded_corpus_conversion(tmp_path):
         own = test[utt_id]["descriptions"]
         assert item["descriptions"][: len(own)] == own
         assert set(item["descriptions"]) <= pool
+    trainbank = manifests["test_trainbank_closed"]
+    assert trainbank.keys() == test.keys()
+    assert all(
+        trainbank[u]["descriptions"][0] not in test[u]["descriptions"]
+        for u in test
+    )
     sexes = {item["sex"] for item in test.values()}
     if len(sexes) == 2:
         assert any(

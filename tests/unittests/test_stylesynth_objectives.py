@@ -1,4 +1,4 @@
-"""The StyleSynth recipe's per-factor classifier objective."""
+"""The StyleSynth recipe's per-factor classifier objective (speech and text)."""
 
 from types import SimpleNamespace
 
@@ -14,17 +14,17 @@ from speechbrain_style.lobes import StyleClassifier
 from tests.prepare_utils import RECIPES_DIR, load_recipe_module
 
 
-def _brain(monkeypatch, classifier, labels):
+def _brain(monkeypatch, classifier, labels, label_key="speech_labels"):
     """The recipe Brain's method on a namespace with what it reads."""
     monkeypatch.syspath_prepend(str(RECIPES_DIR / "StyleSynth"))
     train = load_recipe_module("StyleSynth", "train.py")
     owner = SimpleNamespace(
         modules=SimpleNamespace(factor_classifier=classifier),
         retrieval_embedding=lambda levels: levels[-1],
-        batch_tensor=lambda batch, key: labels,
+        batch_tensor=lambda batch, key: {label_key: labels}[key],
     )
-    return lambda speech: train.StyleSynthBrain.factor_objective(
-        owner, speech, batch=None
+    return lambda embeddings: train.StyleSynthBrain.factor_objective(
+        owner, embeddings, None, label_key
     )
 
 
@@ -73,3 +73,22 @@ def test_factor_objective_checks_the_classifier_width(monkeypatch):
     objective = _brain(monkeypatch, StyleClassifier(4, num_classes=5), labels)
     with pytest.raises(ValueError, match="13"):
         objective([torch.randn(1, 4)])
+
+
+def test_text_objective_reads_only_the_mentioned_factors(monkeypatch):
+    torch.manual_seed(0)
+    # "A man speaking slowly.": sex and rate; "Someone speaking.": none
+    labels = torch.tensor([[0, -1, 0, -1, -1], [-1, -1, -1, -1, -1]])
+    classifier = StyleClassifier(8, num_classes=13)
+    objective = _brain(monkeypatch, classifier, labels, "text_labels")
+    text = [torch.randn(2, 8)]
+    logits = classifier(text[-1])
+    expected = (
+        F.cross_entropy(logits[:1, 0:2], labels[:1, 0])
+        + F.cross_entropy(logits[:1, 5:8], labels[:1, 2])
+    ) / 2
+    assert torch.allclose(objective(text), expected)
+    # a batch whose descriptions name no factor: no loss, but a graph
+    nothing = _brain(monkeypatch, classifier, labels[1:], "text_labels")
+    loss = nothing([text[-1][1:]])
+    assert loss.item() == 0.0 and loss.requires_grad
