@@ -78,7 +78,7 @@ class StyleSynthBrain(StyleRetrievalBrain):
                 self.factor_objective(text, batch, "text_labels")
             )
         if stage == sb.Stage.TRAIN and self.hparams.rank_loss_weight:
-            # EmotionRankCLAP's ordinal objective over pitch/rate levels
+            # EmotionRankCLAP's ordinal objective over the ordinal_factors
             values = self.batch_tensor(batch, "ordinal_values").float()
             loss = loss + self.hparams.rank_loss_weight * (
                 self.hparams.rank_loss(
