@@ -1078,6 +1078,11 @@ def test_debug_reraises_in_process(ctx, tmp_path, monkeypatch, how):
 NUM_INTERRUPTED_FILES = 120
 
 
+def _default_sigint():
+    """In the child, before exec: SIGINT back to its default action."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_exits_130_and_the_rerun_finishes(ctx, tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
@@ -1097,6 +1102,10 @@ def test_ctrl_c_exits_130_and_the_rerun_finishes(ctx, tmp_path):
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A shell that starts a job in the background without job control
+        # (`cmd &` in a script) ignores SIGINT in it, and Python then keeps
+        # ignoring it: give the command the default, as a terminal does.
+        preexec_fn=_default_sigint,
     )
     seen = bytearray()
 
