@@ -444,6 +444,7 @@ class StyleRetrievalBrain(sb.core.Brain):
         head_opt_class,
         encoder_modules=ENCODER_MODULES,
         no_decay_modules=NO_DECAY_MODULES,
+        text_encoder_opt_class=None,
     ):
         """One optimizer for the encoders, one for the heads + logit scale.
 
@@ -451,6 +452,11 @@ class StyleRetrievalBrain(sb.core.Brain):
         exactly one optimizer (the logit scale included, without weight
         decay). Each optimizer is registered with the checkpointer. Call it
         from the recipe's ``init_optimizers``.
+
+        A pretrained text encoder fine-tuned beside a speech encoder trained
+        from scratch wants a far smaller learning rate: with
+        ``text_encoder_opt_class`` the ``text_encoder`` module gets its own
+        optimizer, ``"text_encoder"`` (step its schedule under that name).
 
         Arguments
         ---------
@@ -462,16 +468,24 @@ class StyleRetrievalBrain(sb.core.Brain):
             Modules trained by the encoder optimizer.
         no_decay_modules : tuple of str
             Modules whose parameters get ``weight_decay=0``.
+        text_encoder_opt_class : callable, optional
+            Same, for the ``text_encoder`` module alone (``None``: it is
+            trained by the encoder optimizer).
 
         Returns
         -------
         dict
-            ``{"encoder": ..., "heads": ...}`` (``self.optimizers_dict``).
+            ``{"encoder": ..., "heads": ...}`` (``self.optimizers_dict``),
+            and ``"text_encoder"`` with ``text_encoder_opt_class`` and a
+            trainable text encoder.
         """
         encoder_params, head_params, no_decay = [], [], []
+        text_params = []
         for name, module in self.modules.items():
             params = [p for p in module.parameters() if p.requires_grad]
-            if name in no_decay_modules:
+            if name == "text_encoder" and text_encoder_opt_class is not None:
+                text_params.extend(params)
+            elif name in no_decay_modules:
                 no_decay.extend(params)
             elif name in encoder_modules:
                 encoder_params.extend(params)
@@ -480,6 +494,10 @@ class StyleRetrievalBrain(sb.core.Brain):
         self.optimizers_dict = {}
         if encoder_params:
             self.optimizers_dict["encoder"] = encoder_opt_class(encoder_params)
+        if text_params:
+            self.optimizers_dict["text_encoder"] = text_encoder_opt_class(
+                text_params
+            )
         if head_params or no_decay:
             groups = [{"params": head_params}]
             if no_decay:
@@ -490,7 +508,7 @@ class StyleRetrievalBrain(sb.core.Brain):
         if self.checkpointer is not None:
             for name, opt in self.optimizers_dict.items():
                 self.checkpointer.add_recoverable(f"{name}_optimizer", opt)
-        n_enc = sum(p.numel() for p in encoder_params)
+        n_enc = sum(p.numel() for p in encoder_params + text_params)
         n_head = sum(p.numel() for p in head_params + no_decay)
         logger.info(
             f"Trainable parameters: encoders {n_enc / 1e6:.2f}M, "

@@ -118,9 +118,12 @@ class StyleSynthBrain(StyleRetrievalBrain):
         return sum(losses) / len(losses)
 
     def init_optimizers(self):
-        """Encoders and heads (+ logit scale) get their own AdamW."""
+        """Encoders, heads (+ logit scale) and a fine-tuned text encoder
+        get their own AdamW."""
         self.make_optimizers(
-            self.hparams.encoder_opt_class, self.hparams.head_opt_class
+            self.hparams.encoder_opt_class,
+            self.hparams.head_opt_class,
+            text_encoder_opt_class=self.hparams.text_encoder_opt_class,
         )
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
@@ -129,6 +132,7 @@ class StyleSynthBrain(StyleRetrievalBrain):
             self.step_schedulers(
                 {
                     "encoder": self.hparams.encoder_lr_scheduler,
+                    "text_encoder": self.hparams.text_encoder_lr_scheduler,
                     "heads": self.hparams.heads_lr_scheduler,
                 }
             )

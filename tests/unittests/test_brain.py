@@ -70,7 +70,11 @@ class _TestBrain(StyleRetrievalBrain):
     def init_optimizers(self):
         """Two optimizers and, if given, a heads schedule."""
         self.make_optimizers(
-            self.hparams.encoder_opt_class, self.hparams.head_opt_class
+            self.hparams.encoder_opt_class,
+            self.hparams.head_opt_class,
+            text_encoder_opt_class=getattr(
+                self.hparams, "text_encoder_opt_class", None
+            ),
         )
         self.make_lr_schedulers(
             {"heads": getattr(self.hparams, "heads_lr_scheduler", None)}
@@ -139,6 +143,50 @@ def test_training_step_beyond_a_bound_leaves_the_temperature_at_it(
     bounds = (math.log(1.0), math.log(100.0))
     assert min(abs(value - bound) for bound in bounds) < 1e-6, value
     assert brain.optimizer_step == 1
+
+
+# ---------------------------------------------------------------------- #
+# A fine-tuned text encoder can have its own optimizer
+# ---------------------------------------------------------------------- #
+def _param_ids(optimizer):
+    return {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
+@pytest.mark.parametrize("own_optimizer", [False, True])
+def test_unfrozen_text_encoder_is_trained_by_its_own_optimizer(
+    text_dir, own_optimizer
+):
+    hparams = {"encoder_opt_class": functools.partial(torch.optim.SGD, lr=0.5)}
+    if own_optimizer:  # learning rate 0: the text encoder must not move
+        hparams["text_encoder_opt_class"] = functools.partial(
+            torch.optim.SGD, lr=0.0
+        )
+    brain = _brain(text_dir, head_lr=0.1, **hparams)
+    brain.modules.text_encoder.freeze = False
+    brain.on_fit_start()
+    text_params = list(brain.modules.text_encoder.parameters())
+    speech_params = list(brain.modules.speech_encoder.parameters())
+    text_ids = {id(p) for p in text_params}
+    opts = brain.optimizers_dict
+    if own_optimizer:
+        assert set(opts) == {"encoder", "text_encoder", "heads"}
+        assert _param_ids(opts["text_encoder"]) == text_ids
+        assert not _param_ids(opts["encoder"]) & text_ids
+    else:
+        assert set(opts) == {"encoder", "heads"}
+        assert text_ids <= _param_ids(opts["encoder"])
+    text_before = [p.detach().clone() for p in text_params]
+    speech_before = [p.detach().clone() for p in speech_params]
+    brain.step = 1
+    brain.fit_batch(_batch())
+
+    def moved(before, params):
+        return any(
+            not torch.equal(a, p) for a, p in zip(before, params, strict=True)
+        )
+
+    assert moved(text_before, text_params) != own_optimizer
+    assert moved(speech_before, speech_params)
 
 
 # ---------------------------------------------------------------------- #
